@@ -1,0 +1,182 @@
+"""Carriers: one module per container family, all with the same small interface.
+
+Every carrier module defines a module-level object that satisfies :class:`Carrier` and registers
+it with :func:`register`. :func:`sniff` runs every carrier's ``accept`` on the first bytes (magic
+only, never the file name) and returns the one that claims the data.
+
+A carrier works on bytes in memory and never re-encodes pixels in ``write_label``: it edits the
+container so that exactly one label copy is left (GB 45438 §6.1 c) and every other chunk, segment
+or tag stays as it was.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from ..errors import UnsupportedFormat
+from ..label import ParsedLabel, parse_label
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["Carrier", "Found", "found_from_value", "found_in_xmp", "register", "registry", "scan_blobs", "sniff"]
+
+
+@dataclass
+class Found:
+    """One label occurrence in a file, shaped like AigcTotal's LabelSite.
+
+    ``carrier`` names the kind of place (``xmp``, ``png-text``, ``exif-usercomment``, ``blob``),
+    ``location`` the path inside the container (``APP1[1]/XMP``), ``key`` the field name or
+    keyword as written (``TC260:AIGC``, ``AIGC``), ``normative`` whether this is the primary place
+    the TC260 guide names for the format.
+    """
+
+    carrier: str
+    location: str
+    key: str
+    raw: str
+    parsed: ParsedLabel
+    offset: int = -1
+    length: int = 0
+    namespace: str = ""
+    form: str = ""  # element / attribute / text / blob
+    normative: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "carrier": self.carrier,
+            "location": self.location,
+            "key": self.key,
+            "namespace": self.namespace or None,
+            "form": self.form,
+            "normative": self.normative,
+            "offset": self.offset,
+            "length": self.length,
+        }
+
+
+def found_from_value(
+    raw: str | bytes, *, carrier: str, location: str, key: str, **kw: object
+) -> Found:
+    """Build a :class:`Found` by running the lenient parser on one raw value."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return Found(carrier=carrier, location=location, key=key, raw=text, parsed=parse_label(text), **kw)
+
+
+class Carrier(Protocol):
+    """What every container module provides."""
+
+    name: str  # short format name: "jpeg", "png", ...
+    media_type: str  # "image", "audio", "video", "text"
+    mime: str
+    extensions: tuple[str, ...]
+    can_write: bool
+
+    def accept(self, head: bytes) -> bool: ...
+
+    def read_labels(self, data: bytes) -> list[Found]: ...
+
+    def read_xmp(self, data: bytes) -> bytes | None: ...
+
+    def write_label(self, data: bytes, label_json: str) -> bytes: ...
+
+    def reencode(self, data: bytes, image: Image.Image) -> bytes: ...
+
+
+_REGISTRY: dict[str, Carrier] = {}
+_MODULES = ("jpeg", "png", "webp", "gif", "tiff", "heif")
+
+
+def register(carrier: Carrier) -> Carrier:
+    _REGISTRY[carrier.name] = carrier
+    return carrier
+
+
+def registry() -> dict[str, Carrier]:
+    """All carriers, importing the carrier modules on first use."""
+    if not _REGISTRY:
+        for mod in _MODULES:
+            importlib.import_module(f"{__name__}.{mod}")
+    return dict(_REGISTRY)
+
+
+def sniff(head: bytes, *, name: str = "") -> Carrier:
+    """The carrier whose magic matches ``head`` (the first 64 bytes or more)."""
+    hits = [c for c in registry().values() if c.accept(head)]
+    if not hits:
+        where = f"{name}: " if name else ""
+        raise UnsupportedFormat(f"{where}not a supported format (magic bytes {head[:8].hex()})")
+    return hits[0]
+
+
+_BLOB_MARKERS = (b"AIGC{", b'{"AIGC"', b"{'AIGC'", b'{"AIGC" ')
+
+
+def scan_blobs(data: bytes, *, location: str, limit: int = 64) -> list[Found]:
+    """Bare ``AIGC{...}`` or ``{"AIGC":{...}}`` blobs anywhere in ``data``.
+
+    Used for segments that have no defined label field (JPEG APPn, GIF comments) and as the last
+    resort for containers we cannot walk. Braces are balanced to find the end; strings are
+    bounded to 64 KiB so a hostile file cannot make us scan forever.
+    """
+    found: list[Found] = []
+    pos = 0
+    while len(found) < limit:
+        starts = [i for m in _BLOB_MARKERS if (i := data.find(m, pos)) >= 0]
+        if not starts:
+            break
+        start = min(starts)
+        end = _balanced_end(data, data.index(b"{", start), 65536)
+        if end < 0:
+            pos = start + 4
+            continue
+        raw = data[start:end]
+        found.append(
+            found_from_value(
+                raw, carrier="blob", location=location, key="AIGC", offset=start,
+                length=len(raw), form="blob", normative=False,
+            )
+        )
+        pos = end
+    return found
+
+
+def _balanced_end(data: bytes, open_at: int, max_len: int) -> int:
+    depth, in_str, escaped = 0, False, False
+    for i in range(open_at, min(len(data), open_at + max_len)):
+        c = data[i]
+        if in_str:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:
+                escaped = True
+            elif c == 0x22:
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c == 0x7B:
+            depth += 1
+        elif c == 0x7D:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def found_in_xmp(xmp: bytes, *, location: str, normative: bool = True) -> list[Found]:
+    """The label properties of one XMP packet as :class:`Found` records."""
+    from .. import xmp as xmp_mod
+
+    found = []
+    for prop in xmp_mod.find_label_properties(xmp):
+        found.append(
+            found_from_value(
+                prop.value, carrier="xmp", location=location, key=prop.qname,
+                namespace=prop.namespace, form=prop.form, normative=normative,
+            )
+        )
+    return found
