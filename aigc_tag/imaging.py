@@ -9,15 +9,16 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import CorruptContainer, LimitExceeded, UnsupportedFormat
 
-#: Default pixel ceiling (per frame): well above 48 MP generator output, far below a bomb.
-MAX_PIXELS = 256_000_000
+#: Default pixel ceiling per frame: Pillow's own bomb threshold (2 x MAX_IMAGE_PIXELS), far
+#: above 48 MP generator output. Checked from the header, before any pixel is decoded.
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 
 
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open and fully load image bytes, refusing decompression bombs before decoding pixels."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
             w, h = im.size
             if w * h > max_pixels:
@@ -26,7 +27,7 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
                 )
             im.load()
             return im
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise LimitExceeded(f"decompression bomb: {exc}") from None
     except UnidentifiedImageError:
         raise UnsupportedFormat("Pillow cannot identify the image") from None
