@@ -125,7 +125,8 @@ def charset_problems(value: str) -> list[str]:
 def uscc_check_digit(first17: str) -> str | None:
     """GB 32100 check character for the first 17 USCC characters, or None if not USCC chars."""
     try:
-        total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+        values = [_USCC_ALPHABET.index(c) for c in first17]
+        total = sum(v * w for v, w in zip(values, _USCC_WEIGHTS, strict=False))
     except ValueError:
         return None
     return _USCC_ALPHABET[(31 - total % 31) % 31]

@@ -64,7 +64,7 @@ def _xml_body(text: str) -> str:
 
 
 def _prefixes_for(text: str, namespace: str) -> set[str]:
-    return set(re.findall(r'xmlns:([\w.-]+)\s*=\s*["\']' + re.escape(namespace) + '["\']', text))
+    return set(re.findall(r'xmlns:([\w.-]+)\s*=\s*["\']' + re.escape(namespace) + "[\"']", text))
 
 
 def find_label_properties(xmp: bytes | str) -> list[XmpProperty]:
@@ -86,7 +86,9 @@ def find_label_properties(xmp: bytes | str) -> list[XmpProperty]:
         for attr, value in elem.attrib.items():
             ans, alocal = _split(attr)
             if "AIGC" in alocal.upper():
-                found.append(XmpProperty(_qname(ans, alocal, tc260_prefixes), ans, "attribute", value))
+                found.append(
+                    XmpProperty(_qname(ans, alocal, tc260_prefixes), ans, "attribute", value)
+                )
     return found
 
 

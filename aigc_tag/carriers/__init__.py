@@ -21,7 +21,16 @@ from ..label import ParsedLabel, parse_label
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["Carrier", "Found", "found_from_value", "found_in_xmp", "register", "registry", "scan_blobs", "sniff"]
+__all__ = [
+    "Carrier",
+    "Found",
+    "found_from_value",
+    "found_in_xmp",
+    "register",
+    "registry",
+    "scan_blobs",
+    "sniff",
+]
 
 
 @dataclass
@@ -64,7 +73,9 @@ def found_from_value(
 ) -> Found:
     """Build a :class:`Found` by running the lenient parser on one raw value."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return Found(carrier=carrier, location=location, key=key, raw=text, parsed=parse_label(text), **kw)
+    return Found(
+        carrier=carrier, location=location, key=key, raw=text, parsed=parse_label(text), **kw
+    )
 
 
 class Carrier(Protocol):
@@ -137,8 +148,14 @@ def scan_blobs(data: bytes, *, location: str, limit: int = 64) -> list[Found]:
         raw = data[start:end]
         found.append(
             found_from_value(
-                raw, carrier="blob", location=location, key="AIGC", offset=start,
-                length=len(raw), form="blob", normative=False,
+                raw,
+                carrier="blob",
+                location=location,
+                key="AIGC",
+                offset=start,
+                length=len(raw),
+                form="blob",
+                normative=False,
             )
         )
         pos = end
@@ -175,8 +192,13 @@ def found_in_xmp(xmp: bytes, *, location: str, normative: bool = True) -> list[F
     for prop in xmp_mod.find_label_properties(xmp):
         found.append(
             found_from_value(
-                prop.value, carrier="xmp", location=location, key=prop.qname,
-                namespace=prop.namespace, form=prop.form, normative=normative,
+                prop.value,
+                carrier="xmp",
+                location=location,
+                key=prop.qname,
+                namespace=prop.namespace,
+                form=prop.form,
+                normative=normative,
             )
         )
     return found

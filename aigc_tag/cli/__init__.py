@@ -1,0 +1,19 @@
+"""The ``aigc-tag`` command: thin wrappers over the library (one module per command)."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .tag_cmd import tag
+from .verify_cmd import verify
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aigc-tag")
+def main() -> None:
+    """Label AI-generated content (GB 45438-2025) and verify those labels."""
+
+
+main.add_command(tag)
+main.add_command(verify)

@@ -1,0 +1,174 @@
+"""``aigc-tag tag``: label files, in parallel, atomically, with a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..carriers import sniff
+from ..errors import AigcTagError, UnsupportedFormat
+from ..tagging import POSITIONS, Tagger
+from .batch import Job, discover, run_parallel
+
+
+def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
+    """Worker: tag one file; never raises (the batch goes on)."""
+    job, outdir, settings, produce_id = args
+    try:
+        if job.from_walk and not _supported(job.src):
+            return {"status": "skipped", "src": str(job.src), "message": "not a supported format"}
+        tagger = Tagger(**settings)
+        dst = None if outdir is None else outdir / job.rel
+        result = tagger.tag_file(job.src, dst, produce_id=produce_id, in_place=outdir is None)
+        return {"status": "tagged", "src": str(job.src), "result": result.to_json()}
+    except AigcTagError as exc:
+        return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
+    except Exception as exc:  # a bug must not stop the batch; report it with its type
+        message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
+        return {"status": "failed", "src": str(job.src), "message": message}
+
+
+def _supported(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            sniff(fh.read(64))
+        return True
+    except (OSError, UnsupportedFormat):
+        return False
+
+
+def _name_file(message: str, src: Path) -> str:
+    return message if message.startswith(str(src)) else f"{src}: {message}"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for tagged files (mirrors input directories).",
+)
+@click.option("--in-place", is_flag=True, help="Overwrite the inputs instead of writing to -o.")
+@click.option(
+    "--producer",
+    envvar="AIGC_TAG_PRODUCER",
+    required=True,
+    help="ContentProducer: a PG-20252A provider code (or an ASCII name, with a warning). "
+    "Env: AIGC_TAG_PRODUCER.",
+)
+@click.option("--produce-id", help="ProduceID for a single file (default: a new UUID per file).")
+@click.option(
+    "--label",
+    "label_value",
+    type=click.Choice(["1", "2", "3"]),
+    default="1",
+    show_default=True,
+    help="Annex E Label: 1 is / 2 possibly / 3 suspected AI-generated.",
+)
+@click.option(
+    "--text",
+    help="Caption text or preset (zh, bilingual, zh-long); must contain 人工智能/AI and 生成/合成.",
+)
+@click.option("--position", type=click.Choice(POSITIONS), default="bottom-right", show_default=True)
+@click.option("--no-visible", is_flag=True, help="Do not draw the visible caption.")
+@click.option("--no-metadata", is_flag=True, help="Do not write the metadata label.")
+@click.option(
+    "--break-c2pa",
+    is_flag=True,
+    help="Tag files that carry a C2PA manifest although it becomes invalid.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="all cores",
+    help="Worker processes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+def tag(
+    paths: tuple[Path, ...],
+    outdir: Path | None,
+    in_place: bool,
+    producer: str,
+    produce_id: str | None,
+    label_value: str,
+    text: str | None,
+    position: str,
+    no_visible: bool,
+    no_metadata: bool,
+    break_c2pa: bool,
+    jobs: int,
+    as_json: bool,
+) -> None:
+    """Label image files (JPEG, PNG, WebP, TIFF, GIF) with the GB 45438 layers.
+
+    Directories are walked recursively; files of other formats found there are skipped.
+    """  # noqa: D301
+    if (outdir is None) == (not in_place):
+        raise click.UsageError("give exactly one of -o/--output DIR and --in-place")
+    if no_visible and no_metadata:
+        raise click.UsageError("--no-visible and --no-metadata together leave nothing to do")
+    settings = dict(
+        producer=producer,
+        text=text,
+        position=position,
+        visible=not no_visible,
+        metadata=not no_metadata,
+        label=label_value,
+        break_c2pa=break_c2pa,
+    )
+    try:
+        probe = Tagger(**settings)  # validate options once, before any file
+    except AigcTagError as exc:
+        raise click.UsageError(str(exc)) from None
+    for warning in probe.warnings:
+        click.echo(f"aigc-tag: warning: {warning}", err=True)
+    found = discover(paths, exclude=outdir)
+    if produce_id and len(found) > 1:
+        raise click.UsageError("--produce-id names one content item; give a single file")
+    _check_collisions(found)
+    started = time.monotonic()
+    counts = {"tagged": 0, "skipped": 0, "failed": 0}
+    work = [(job, outdir, settings, produce_id) for job in found]
+    for outcome in run_parallel(_tag_one, work, jobs=jobs, label="tagging"):
+        counts[outcome["status"]] += 1
+        _report(outcome, as_json)
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"aigc-tag: tagged {counts['tagged']}, skipped {counts['skipped']}, "
+        f"failed {counts['failed']} in {elapsed:.1f}s",
+        err=True,
+    )
+    sys.exit(2 if counts["failed"] else 0)
+
+
+def _check_collisions(jobs: list[Job]) -> None:
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        if job.rel in seen:
+            raise click.UsageError(
+                f"{job.src} and {seen[job.rel]} would both be written to {job.rel}"
+            )
+        seen[job.rel] = job.src
+
+
+def _report(outcome: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome, ensure_ascii=False))
+    if outcome["status"] == "failed":
+        click.echo(f"aigc-tag: error: {outcome['message']}", err=True)
+    elif outcome["status"] == "tagged" and not as_json:
+        result = outcome["result"]
+        click.echo(
+            f"{result['output']}: {'+'.join(result['layers'])} "
+            f"ProduceID={result['label']['ProduceID']}"
+        )

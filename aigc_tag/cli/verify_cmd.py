@@ -1,0 +1,100 @@
+"""``aigc-tag verify``: every label layer of every file, clause by clause."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..verify import Outcome, Report, exit_code_for
+from ..verify import verify as verify_file
+from .batch import Job, discover, run_parallel
+
+_SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
+
+
+def _verify_one(args: tuple[Job, bool, str | None]) -> Report | None:
+    job, require_label, anchors = args
+    if job.from_walk:
+        from .tag_cmd import _supported
+
+        if not _supported(job.src):
+            return None
+    return verify_file(job.src, require_label=require_label, trust_anchors_pem=anchors)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
+@click.option(
+    "--require-label",
+    is_flag=True,
+    help="Treat a missing label as non-compliant (M03) instead of not_found.",
+)
+@click.option(
+    "--trust-anchors",
+    type=click.File("r"),
+    help="PEM file of C2PA trust anchors (root certificates).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="all cores",
+)
+def verify(
+    paths: tuple[Path, ...],
+    as_json: bool,
+    require_label: bool,
+    trust_anchors,
+    verbose: bool,
+    jobs: int,
+) -> None:
+    """Check the AIGC labels of files and print a verdict per file.
+
+    Exit codes: 0 all compliant, 1 some non-compliant, 3 no label found, 4 inconclusive,
+    2 usage or I/O error (the most severe across files wins).
+    """
+    anchors = trust_anchors.read() if trust_anchors else None
+    work = [(job, require_label, anchors) for job in discover(paths)]
+    reports: list[Report] = []
+    for report in run_parallel(_verify_one, work, jobs=jobs, label="verifying"):
+        if report is None:
+            continue
+        reports.append(report)
+        if as_json:
+            click.echo(report.to_json_line())
+        else:
+            _print_human(report, verbose)
+    if not reports:
+        click.echo("aigc-tag: error: no files of a supported format found", err=True)
+        sys.exit(2)
+    sys.exit(exit_code_for(reports))
+
+
+def _print_human(report: Report, verbose: bool) -> None:
+    if report.error:
+        click.echo(f"aigc-tag: error: {report.path}: {report.error}", err=True)
+        return
+    colour = {"compliant": "green", "noncompliant": "red", "not_found": "yellow"}
+    verdict = click.style(report.verdict.value, fg=colour.get(report.verdict.value, "magenta"))
+    fmt = report.format or "unknown format"
+    click.echo(f"{report.path}: {verdict} ({fmt})")
+    if report.metadata_label:
+        label = report.metadata_label
+        click.echo(
+            f"  label: Label={label.get('Label')} ContentProducer="
+            f"{label.get('ContentProducer')} ProduceID={label.get('ProduceID')} "
+            f"in {label.get('carrier')}"
+        )
+    if report.c2pa:
+        click.echo(
+            f"  c2pa: {report.c2pa.get('state')} (AI declared: {report.c2pa.get('ai_declared')})"
+        )
+    for check in report.checks:
+        if verbose or check.outcome in _SHOWN:
+            click.echo(f"  {check.id} {check.outcome.value:5} [{check.clause}] {check.message}")

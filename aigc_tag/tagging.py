@@ -1,0 +1,230 @@
+"""The tagger: settings held once, applied to bytes, files or in-memory images.
+
+Layers run in a fixed order -- explicit label, (watermark), metadata label, (C2PA) -- and a tag
+is not done until the output's own verification finds exactly the label that was written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import image as image_layers
+from .carriers import Carrier, sniff
+from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
+from .fileio import atomic_write, read_input
+from .label import AIGCLabel, charset_problems, check_provider_code
+from .verify import Report, verify_bytes
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from .visible.caption import CaptionPlacement
+
+__all__ = ["TagResult", "Tagger", "validate_producer"]
+
+POSITIONS = (
+    "top-left",
+    "top",
+    "top-right",
+    "left",
+    "right",
+    "bottom-left",
+    "bottom",
+    "bottom-right",
+)
+
+
+@dataclass
+class TagResult:
+    """What one tag operation did."""
+
+    source: str
+    format: str
+    label: AIGCLabel
+    layers: list[str]
+    caption: CaptionPlacement | None = None
+    output: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    report: Report | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "output": self.output,
+            "format": self.format,
+            "label": self.label.as_dict(),
+            "layers": self.layers,
+            "caption": self.caption.to_json() if self.caption else None,
+            "warnings": self.warnings,
+        }
+
+
+def validate_producer(producer: str) -> list[str]:
+    """Raise on a malformed PG-20252A code; warn on a plain ASCII name; raise on anything else."""
+    if not producer:
+        raise InvalidLabel("--producer is required (a PG-20252A provider code or an ASCII name)")
+    if re.fullmatch(r"00[0-9A-Z]{25}", producer):
+        problems = check_provider_code(producer, role="producer")
+        if problems:
+            raise InvalidLabel(f"producer code {producer}: " + "; ".join(problems))
+        return []
+    if len(producer) == 27 and producer[:2] == "00":
+        raise InvalidLabel(
+            f"producer code {producer}: " + "; ".join(check_provider_code(producer.upper()))
+        )
+    if charset_problems(producer):
+        raise InvalidLabel(
+            f"producer {producer!r} is neither a PG-20252A code nor a plain ASCII name without "
+            "spaces or quotes (GB 45438 Annex E j)"
+        )
+    return [
+        f"producer {producer!r} is a name, not a PG-20252A code (27 characters, TC260-PG-20252A); "
+        "GB 45438 allows names but recommends the code"
+    ]
+
+
+class Tagger:
+    """Holds the tagging settings; use one per batch or pipeline.
+
+    >>> tagger = Tagger(producer="001191110108MA01ABCDEN10001")   # doctest: +SKIP
+    >>> out, result = tagger.tag_bytes(png_bytes)                  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        producer: str,
+        *,
+        text: str | None = None,
+        position: str = "bottom-right",
+        visible: bool = True,
+        metadata: bool = True,
+        label: str = "1",
+        break_c2pa: bool = False,
+    ) -> None:
+        from .visible.wording import resolve_text
+
+        self.warnings = validate_producer(producer)
+        if position not in POSITIONS:
+            raise InvalidLabel(f"position {position!r} is not one of {', '.join(POSITIONS)}")
+        if label not in ("1", "2", "3"):
+            raise InvalidLabel(f"Label must be 1, 2 or 3 (got {label!r})")
+        self.producer = producer
+        self.text = resolve_text(text)
+        self.position = position
+        self.visible = visible
+        self.metadata = metadata
+        self.label_value = label
+        self.break_c2pa = break_c2pa
+
+    def __enter__(self) -> Tagger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    # --- public entry points ------------------------------------------------------------
+
+    def tag_bytes(
+        self, data: bytes, *, produce_id: str | None = None, name: str = "<bytes>"
+    ) -> tuple[bytes, TagResult]:
+        """Tag file bytes; returns the new bytes and what was done. Raises AigcTagError."""
+        carrier = sniff(data[:64], name=name)
+        label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
+        label.validate()
+        self._refuse_c2pa(carrier, data, name)
+        if carrier.media_type != "image":
+            raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
+        if not carrier.can_write:
+            raise UnsupportedFormat(f"{name}: writing {carrier.name} is not supported")
+        out, layers, caption = image_layers.apply_layers(
+            data,
+            carrier,
+            label,
+            visible=self.visible,
+            metadata=self.metadata,
+            text=self.text,
+            position=self.position,
+        )
+        result = TagResult(name, carrier.name, label, layers, caption, warnings=list(self.warnings))
+        result.report = self._self_check(out, label, name)
+        return out, result
+
+    def tag_file(
+        self,
+        src: str | Path,
+        dst: str | Path | None = None,
+        *,
+        produce_id: str | None = None,
+        in_place: bool = False,
+    ) -> TagResult:
+        """Tag ``src`` into ``dst`` (atomically); ``in_place`` overwrites ``src`` instead."""
+        src = Path(src)
+        if dst is None and not in_place:
+            raise AigcTagError(f"{src}: give an output path or in_place=True")
+        target = src if in_place else Path(dst)  # type: ignore[arg-type]
+        if not in_place and target.resolve() == src.resolve():
+            raise AigcTagError(f"{src}: output would overwrite the input; use in-place explicitly")
+        try:
+            data = read_input(src)
+        except OSError as exc:
+            raise AigcTagError(f"{src}: cannot read: {exc.strerror or exc}") from None
+        out, result = self.tag_bytes(data, produce_id=produce_id, name=str(src))
+        try:
+            atomic_write(target, out, like=src)
+        except OSError as exc:
+            raise AigcTagError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        result.output = str(target)
+        return result
+
+    def tag_image(
+        self,
+        image: Image.Image | np.ndarray,
+        *,
+        format: str = "PNG",
+        produce_id: str | None = None,
+        **save_options: Any,
+    ) -> tuple[bytes, TagResult]:
+        """Tag an in-memory PIL image or numpy array (H×W[×C], uint8); returns encoded bytes."""
+        from PIL import Image as PILImage
+
+        if not isinstance(image, PILImage.Image):
+            image = PILImage.fromarray(image)
+        buf = io.BytesIO()
+        image.save(buf, format=format, **save_options)
+        return self.tag_bytes(buf.getvalue(), produce_id=produce_id, name=f"<{format} image>")
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _refuse_c2pa(self, carrier: Carrier, data: bytes, name: str) -> None:
+        if self.break_c2pa or not _may_hold_c2pa(data):
+            return
+        from .provenance import inspect_c2pa
+
+        manifest = inspect_c2pa(data, carrier.mime)
+        if manifest is not None:
+            raise ExistingManifest(
+                f"{name}: carries a C2PA manifest (state {manifest['state']}); tagging changes the "
+                "bytes and would invalidate it. Pass --break-c2pa (API: break_c2pa=True) to tag "
+                "anyway; re-signing with the old manifest as ingredient is not available yet"
+            )
+
+    def _self_check(self, out: bytes, label: AIGCLabel, name: str) -> Report:
+        report = verify_bytes(out, name=name)
+        if self.metadata:
+            got = report.metadata_label or {}
+            wanted = label.as_dict()
+            if {k: got.get(k) for k in wanted} != wanted or len(report.labels) != 1:
+                raise AigcTagError(
+                    f"{name}: self-check failed: the written label does not read back exactly once"
+                )
+        return report
+
+
+def _may_hold_c2pa(data: bytes) -> bool:
+    """Cheap pre-filter: every embedded manifest store is a JUMBF box labelled 'c2pa'."""
+    return b"jumb" in data and b"c2pa" in data

@@ -1,0 +1,132 @@
+"""The verifier: read every layer of a file back and judge it clause by clause."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..carriers import Carrier, Found, sniff
+from ..errors import AigcTagError
+from .checks import CHECKS, check_carrier, check_scanned, primary_label, run_label_checks
+from .report import CheckResult, Outcome, Report, Verdict, compose_verdict, exit_code_for
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "Outcome",
+    "Report",
+    "Verdict",
+    "exit_code_for",
+    "verify",
+    "verify_bytes",
+]
+
+#: Files above this size are refused before reading (configurable per call).
+MAX_FILE_BYTES = 2 * 1024**3
+
+
+def verify(
+    path: str | os.PathLike[str],
+    *,
+    require_label: bool = False,
+    trust_anchors_pem: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Report:
+    """Verify one file. I/O problems are reported in ``Report.error``, never raised."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            report = Report(path=str(path))
+            return _fail_report(report, f"file is {size} bytes, above the limit of {max_bytes}")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Report(path=str(path), error=f"cannot read: {exc.strerror or exc}")
+    return verify_bytes(
+        data, name=str(path), require_label=require_label, trust_anchors_pem=trust_anchors_pem
+    )
+
+
+def verify_bytes(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    require_label: bool = False,
+    trust_anchors_pem: str | None = None,
+) -> Report:
+    """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03)."""
+    report = Report(path=name)
+    try:
+        carrier = sniff(data[:64], name=name)
+    except AigcTagError as exc:
+        return _fail_report(report, str(exc))
+    report.media_type, report.format = carrier.media_type, carrier.name
+    try:
+        found = carrier.read_labels(data)
+    except AigcTagError as exc:
+        report.checks = [check_carrier(carrier.name, None), check_scanned([], str(exc))]
+        report.verdict = compose_verdict(report.checks, label_decoded=False)
+        return report
+    report.checks = [check_carrier(carrier.name, None), check_scanned(_places(carrier), None)]
+    report.checks += run_label_checks(found, require_label=require_label)
+    report.labels = [_label_json(f) for f in found]
+    primary = primary_label(found)
+    if primary is not None:
+        report.metadata_label = {**(primary.parsed.fields or {}), "carrier": primary.location}
+    report.evidence = _evidence(carrier, data)
+    report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
+    report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
+    return report
+
+
+def _fail_report(report: Report, message: str) -> Report:
+    report.checks = [check_carrier(None, message)]
+    report.verdict = Verdict.INCONCLUSIVE
+    return report
+
+
+def _places(carrier: Carrier) -> list[str]:
+    return list(getattr(carrier, "label_places", None) or [f"{carrier.name} label locations"])
+
+
+def _label_json(found: Found) -> dict:
+    parsed = found.parsed
+    return {
+        **found.to_json(),
+        "fields": parsed.fields,
+        "strict": parsed.strict,
+        "lenient_notes": parsed.notes,
+        "parse_error": parsed.error,
+        "raw": found.raw if len(found.raw) <= 4096 else found.raw[:4096] + "…",
+    }
+
+
+def _evidence(carrier: Carrier, data: bytes) -> dict:
+    """Signals that are not the GB label: IPTC DigitalSourceType (reported, not judged)."""
+    from .. import xmp
+
+    try:
+        packet = carrier.read_xmp(data)
+    except AigcTagError:
+        return {}
+    if not packet:
+        return {}
+    try:
+        sources = xmp.digital_source_types(packet)
+    except AigcTagError:
+        return {}
+    return {"iptc_digital_source_type": sources} if sources else {}
+
+
+def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, report: Report) -> dict | None:
+    from ..provenance import inspect_c2pa
+
+    try:
+        return inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors)
+    except Exception as exc:  # the native SDK is third-party code: never let it crash a verify
+        report.checks.append(
+            CheckResult(
+                "C2PA", Outcome.INFO, "I", "EU AI Act Art. 50(2)", f"C2PA read failed: {exc}"
+            )
+        )
+        return None

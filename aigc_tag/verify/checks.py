@@ -1,0 +1,269 @@
+"""Checks M01-M12 of GB 45438 §6.1 (spec/gb45438.md §6.1), one function each.
+
+Ids are append-only: never renumber, never reuse. Each check returns one :class:`CheckResult`;
+the table :data:`CHECKS` documents the question, severity and clause of every id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..carriers import Found
+from ..label import FIELDS, LABEL_VALUES, REQUIRED_NONEMPTY, charset_problems, check_provider_code
+from ..xmp import TC260_NS
+from .report import CheckResult, Outcome
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    severity: str
+    clause: str
+    question: str
+
+
+CHECKS: dict[str, CheckSpec] = {
+    s.id: s
+    for s in (
+        CheckSpec(
+            "M01",
+            "-",
+            "GB 45438 §6.1; Annex E",
+            "Is the container recognised by its magic bytes and well-formed?",
+        ),
+        CheckSpec(
+            "M02",
+            "-",
+            "TC260 practice guides (label locations)",
+            "Were all label locations of the format scanned?",
+        ),
+        CheckSpec(
+            "M03",
+            "E",
+            "Measures Art. 5; GB 45438 §6.1",
+            "Does the file carry an AIGC metadata label?",
+        ),
+        CheckSpec(
+            "M04",
+            "E",
+            "GB 45438 Annex E b)",
+            "Is every label value JSON (wrapped or bare) without duplicate keys?",
+        ),
+        CheckSpec(
+            "M05",
+            "E",
+            "GB 45438 Annex E a)",
+            "Does the field name contain 'AIGC' (XMP: TC260 namespace)?",
+        ),
+        CheckSpec(
+            "M06",
+            "E",
+            "GB 45438 Annex E c)-i)",
+            "Are all seven keys present, exact case, required ones non-empty?",
+        ),
+        CheckSpec("M07", "E", "GB 45438 Annex E c)", 'Is Label one of the strings "1", "2", "3"?'),
+        CheckSpec(
+            "M08", "E", "GB 45438 Annex E j)", "Are the values within the Annex E character set?"
+        ),
+        CheckSpec("M09", "E", "GB 45438 §6.1 c)", "Is there exactly one label in the file?"),
+        CheckSpec(
+            "M10", "W", "TC260-PG-20252A", "Are ContentProducer/ContentPropagator PG-20252A codes?"
+        ),
+        CheckSpec(
+            "M11",
+            "W",
+            "GB 45438 Annex E Note 1",
+            "On first write, do the propagation elements equal the production ones?",
+        ),
+        CheckSpec(
+            "M12",
+            "W",
+            "Measures Art. 6",
+            "If Label is 2 or 3, are the propagation elements filled?",
+        ),
+    )
+}
+
+
+def result(
+    check_id: str, outcome: Outcome, message: str, *, severity: str | None = None
+) -> CheckResult:
+    spec = CHECKS[check_id]
+    return CheckResult(check_id, outcome, severity or spec.severity, spec.clause, message)
+
+
+def _where(found: Found) -> str:
+    return f"{found.location} ({found.key})"
+
+
+def check_carrier(fmt: str | None, error: str | None) -> CheckResult:
+    if error:
+        return result("M01", Outcome.ERROR, error)
+    return result("M01", Outcome.PASS, f"recognised as {fmt} by magic bytes")
+
+
+def check_scanned(places: list[str], error: str | None) -> CheckResult:
+    if error:
+        return result("M02", Outcome.ERROR, f"scan stopped: {error}")
+    return result("M02", Outcome.PASS, "scanned: " + ", ".join(places))
+
+
+def check_present(found: list[Found], *, require_label: bool) -> CheckResult:
+    if found:
+        return result("M03", Outcome.PASS, f"{len(found)} label value(s) found")
+    if require_label:
+        return result("M03", Outcome.FAIL, "no AIGC metadata label in the file")
+    return result("M03", Outcome.SKIP, "no AIGC metadata label in the file")
+
+
+def check_json(found: list[Found]) -> CheckResult:
+    problems = []
+    for f in found:
+        if f.parsed.error:
+            problems.append(f"{_where(f)}: {f.parsed.error}")
+        elif f.parsed.duplicate_keys:
+            problems.append(f"{_where(f)}: duplicate keys {', '.join(f.parsed.duplicate_keys)}")
+    if problems:
+        return result("M04", Outcome.FAIL, "; ".join(problems))
+    forms = sorted({f.parsed.form for f in found})
+    return result("M04", Outcome.PASS, "JSON parses (" + ", ".join(forms) + " form)")
+
+
+def check_key_name(found: list[Found]) -> CheckResult:
+    fails, warns = [], []
+    for f in found:
+        local = f.key.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
+        if "AIGC" not in local:
+            fails.append(f"{_where(f)}: field name lacks 'AIGC'")
+        elif f.carrier == "xmp" and f.namespace != TC260_NS:
+            warns.append(
+                f"{_where(f)}: XMP namespace {f.namespace or 'unknown'!r} is not {TC260_NS}"
+            )
+    if fails:
+        return result("M05", Outcome.FAIL, "; ".join(fails))
+    if warns:
+        return result("M05", Outcome.WARN, "; ".join(warns), severity="W")
+    return result("M05", Outcome.PASS, "field names: " + ", ".join(sorted({f.key for f in found})))
+
+
+def check_keys(found: list[Found]) -> CheckResult:
+    fails, warns = [], []
+    for f in _decoded(found):
+        fields = f.parsed.fields or {}
+        renamed = [n for n in f.parsed.notes if n.startswith("key ")]
+        fails += [f"{_where(f)}: {n} (keys are case-sensitive)" for n in renamed]
+        for key in REQUIRED_NONEMPTY:
+            if not fields.get(key):
+                fails.append(f"{_where(f)}: {key} missing or empty")
+        missing = [k for k in FIELDS if k not in fields and k not in REQUIRED_NONEMPTY]
+        if missing:
+            warns.append(f"{_where(f)}: keys missing: {', '.join(missing)}")
+        if f.parsed.extra_keys:
+            warns.append(f"{_where(f)}: unknown keys: {', '.join(f.parsed.extra_keys)}")
+    if fails:
+        return result("M06", Outcome.FAIL, "; ".join(fails + warns))
+    if warns:
+        return result("M06", Outcome.WARN, "; ".join(warns), severity="W")
+    return result("M06", Outcome.PASS, "all seven Annex E keys present")
+
+
+def check_label_value(found: list[Found]) -> CheckResult:
+    fails, warns = [], []
+    for f in _decoded(found):
+        value = (f.parsed.fields or {}).get("Label", "")
+        if value not in LABEL_VALUES:
+            fails.append(f"{_where(f)}: Label is {value!r}, not 1, 2 or 3")
+        elif f.parsed.numeric_label:
+            warns.append(f"{_where(f)}: Label is the number {value}, Annex E wants the string")
+    if fails:
+        return result("M07", Outcome.FAIL, "; ".join(fails))
+    if warns:
+        return result("M07", Outcome.WARN, "; ".join(warns), severity="W")
+    values = sorted({(f.parsed.fields or {}).get("Label", "") for f in _decoded(found)})
+    meaning = ", ".join(f"{v} ({LABEL_VALUES[v]})" for v in values)
+    return result("M07", Outcome.PASS, f"Label = {meaning}")
+
+
+def check_charset(found: list[Found]) -> CheckResult:
+    fails, warns = [], []
+    for f in _decoded(found):
+        for key, value in (f.parsed.fields or {}).items():
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                fails.append(f"{_where(f)}: {key} contains control characters")
+            else:
+                warns += [f"{_where(f)}: {key}: {p}" for p in charset_problems(value)]
+    if fails:
+        return result("M08", Outcome.FAIL, "; ".join(fails))
+    if warns:
+        return result("M08", Outcome.WARN, "; ".join(warns), severity="W")
+    return result("M08", Outcome.PASS, "values use the Annex E j) character set")
+
+
+def check_single(found: list[Found]) -> CheckResult:
+    decoded = _decoded(found)
+    if len(decoded) <= 1:
+        return result("M09", Outcome.PASS, "exactly one label")
+    places = ", ".join(_where(f) for f in decoded)
+    distinct = {tuple(sorted((f.parsed.fields or {}).items())) for f in decoded}
+    conflict = " and they disagree (conflict)" if len(distinct) > 1 else ""
+    return result("M09", Outcome.FAIL, f"{len(decoded)} labels: {places}{conflict}")
+
+
+def check_provider_codes(label: dict[str, str]) -> CheckResult:
+    warns = []
+    for key, role in (("ContentProducer", "producer"), ("ContentPropagator", "propagator")):
+        value = label.get(key, "")
+        if not value:
+            continue
+        if key == "ContentPropagator" and value == label.get("ContentProducer"):
+            role = "producer"  # first write: the producer is its own propagator
+        warns += [f"{key} {value!r}: {p}" for p in check_provider_code(value, role=role)]
+    if warns:
+        return result("M10", Outcome.WARN, "; ".join(warns))
+    return result("M10", Outcome.PASS, "provider codes are well-formed PG-20252A codes")
+
+
+def check_first_write(label: dict[str, str]) -> CheckResult:
+    propagator, propagate_id = label.get("ContentPropagator", ""), label.get("PropagateID", "")
+    if not propagator and not propagate_id:
+        return result("M11", Outcome.WARN, "propagation elements are empty; on first write they "
+                      "should equal ContentProducer/ProduceID")  # fmt: skip
+    if propagator == label.get("ContentProducer") and propagate_id == label.get("ProduceID"):
+        return result("M11", Outcome.PASS, "propagation elements equal the production elements")
+    return result("M11", Outcome.INFO, "propagation elements differ: a platform has propagated it",
+                  severity="I")  # fmt: skip
+
+
+def check_propagation(label: dict[str, str]) -> CheckResult:
+    if label.get("Label") not in ("2", "3"):
+        return result("M12", Outcome.SKIP, "Label is not 2 or 3")
+    if label.get("ContentPropagator") and label.get("PropagateID"):
+        return result("M12", Outcome.PASS, "propagation elements are filled")
+    return result("M12", Outcome.WARN, "Label 2/3 is a platform's finding, but ContentPropagator "
+                  "or PropagateID is empty")  # fmt: skip
+
+
+def _decoded(found: list[Found]) -> list[Found]:
+    return [f for f in found if f.parsed.fields is not None]
+
+
+def run_label_checks(found: list[Found], *, require_label: bool) -> list[CheckResult]:
+    """M03-M12 over the labels a carrier found (M01/M02 are decided by the caller)."""
+    results = [check_present(found, require_label=require_label)]
+    if not found:
+        return results
+    results += [check_json(found), check_key_name(found), check_keys(found)]
+    results += [check_label_value(found), check_charset(found), check_single(found)]
+    primary = primary_label(found)
+    if primary is not None:
+        fields = primary.parsed.fields or {}
+        results += [check_provider_codes(fields), check_first_write(fields)]
+        results.append(check_propagation(fields))
+    return results
+
+
+def primary_label(found: list[Found]) -> Found | None:
+    """The label a reader should believe: the first decoded one in a normative place."""
+    decoded = _decoded(found)
+    normative = [f for f in decoded if f.normative]
+    return (normative or decoded or [None])[0]
