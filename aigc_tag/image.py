@@ -46,11 +46,42 @@ def _burn_caption(
 
     style = CaptionStyle(text=text, position=position)
     placements: list[CaptionPlacement] = []
+    to_display, to_stored = _orientation_transforms(data)
 
     def draw(frame: Image.Image) -> Image.Image:
-        captioned, where = draw_caption(frame, style)
+        # Draw where the viewer sees the corner: EXIF-rotated photos are stored sideways.
+        shown = frame.transpose(to_display) if to_display is not None else frame
+        captioned, where = draw_caption(shown, style)
         placements.append(where)
-        return captioned
+        return captioned.transpose(to_stored) if to_stored is not None else captioned
 
     out = carrier.reencode(data, draw)
     return out, placements[0]
+
+
+# EXIF Orientation -> (stored-to-display transpose, its inverse).
+_ORIENTATIONS = {
+    2: ("FLIP_LEFT_RIGHT", "FLIP_LEFT_RIGHT"),
+    3: ("ROTATE_180", "ROTATE_180"),
+    4: ("FLIP_TOP_BOTTOM", "FLIP_TOP_BOTTOM"),
+    5: ("TRANSPOSE", "TRANSPOSE"),
+    6: ("ROTATE_270", "ROTATE_90"),
+    7: ("TRANSVERSE", "TRANSVERSE"),
+    8: ("ROTATE_90", "ROTATE_270"),
+}
+
+
+def _orientation_transforms(data: bytes) -> tuple[Image.Transpose | None, Image.Transpose | None]:
+    from PIL import Image
+
+    from .errors import AigcTagError
+    from .imaging import open_header
+
+    try:
+        orientation = open_header(data).getexif().get(0x0112, 1)
+    except (AigcTagError, OSError, ValueError, SyntaxError):
+        return None, None
+    names = _ORIENTATIONS.get(orientation)
+    if names is None:
+        return None, None
+    return Image.Transpose[names[0]], Image.Transpose[names[1]]

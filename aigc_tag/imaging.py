@@ -33,3 +33,13 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise UnsupportedFormat("Pillow cannot identify the image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptContainer(f"cannot decode image: {exc}") from None
+
+
+def open_header(data: bytes) -> Image.Image:
+    """Open image bytes lazily (header and metadata only, no pixel decoding)."""
+    try:
+        return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedFormat("Pillow cannot identify the image") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptContainer(f"cannot read image header: {exc}") from None

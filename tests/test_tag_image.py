@@ -197,3 +197,19 @@ def test_in_place_rewrites_only_when_asked(tmp_path):
     assert verify_bytes(target.read_bytes()).verdict is Verdict.COMPLIANT
     with pytest.raises(AigcTagError, match="overwrite the input"):
         Tagger(PRODUCER).tag_file(target, target)
+
+
+def test_caption_lands_where_the_viewer_sees_the_corner():
+    """A JPEG stored sideways with EXIF Orientation 6 gets its caption at the displayed corner."""
+    from PIL import ImageOps
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(photo(400, 240), "JPEG", exif=exif, quality=95)
+    out = aigc_tag.tag_bytes(data, producer=PRODUCER, position="bottom-right")
+    before = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))), np.int16)
+    after = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(out))), np.int16)
+    assert before.shape == after.shape == (400, 240, 3)
+    changed = np.abs(after - before).max(axis=2) > 40
+    ys, xs = np.nonzero(changed)
+    assert ys.min() > 400 * 0.6 and xs.min() > 240 * 0.4, "caption is not at the displayed corner"
