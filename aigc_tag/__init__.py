@@ -67,8 +67,13 @@ def tag_image(
     producer: str,
     produce_id: str | None = None,
     format: str = "PNG",
+    save_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> bytes:
-    """Tag an in-memory PIL image or numpy array and return encoded bytes in ``format``."""
-    out, _ = Tagger(producer, **settings).tag_image(image, format=format, produce_id=produce_id)
+    """Tag an in-memory PIL image or numpy array and return encoded bytes in ``format``.
+
+    ``save_options`` go to Pillow's encoder (e.g. ``{"quality": 90}``); ``settings`` to Tagger.
+    """
+    tagger = Tagger(producer, **settings)
+    out, _ = tagger.tag_image(image, format=format, produce_id=produce_id, **(save_options or {}))
     return out

@@ -39,6 +39,8 @@ def open_header(data: bytes) -> Image.Image:
     """Open image bytes lazily (header and metadata only, no pixel decoding)."""
     try:
         return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise LimitExceeded(f"decompression bomb: {exc}") from None
     except UnidentifiedImageError:
         raise UnsupportedFormat("Pillow cannot identify the image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

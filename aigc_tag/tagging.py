@@ -132,7 +132,18 @@ class Tagger:
     def tag_bytes(
         self, data: bytes, *, produce_id: str | None = None, name: str = "<bytes>"
     ) -> tuple[bytes, TagResult]:
-        """Tag file bytes; returns the new bytes and what was done. Raises AigcTagError."""
+        """Tag file bytes; returns the new bytes and what was done.
+
+        Raises :class:`AigcTagError` (of the specific subclass) with ``name`` in the message.
+        """
+        try:
+            return self._tag_bytes(data, produce_id, name)
+        except AigcTagError as exc:
+            if str(exc).startswith(name):
+                raise
+            raise type(exc)(f"{name}: {exc}") from None
+
+    def _tag_bytes(self, data: bytes, produce_id: str | None, name: str) -> tuple[bytes, TagResult]:
         carrier = sniff(data[:64], name=name)
         label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
         label.validate()

@@ -134,12 +134,54 @@ def digital_source_types(xmp: bytes | str) -> list[str]:
 
 
 def _remove_property(text: str, prefixes: set[str], local: str) -> str:
+    """Cut every element and attribute ``prefix:local`` out of the packet text.
+
+    Linear scans only: XMP packets carry kilobytes of whitespace padding, and a regex with a
+    leading ``\\s*`` backtracks quadratically over it.
+    """
     for p in prefixes:
-        qn = re.escape(f"{p}:{local}")
-        text = re.sub(rf"\s*<{qn}\b[^>]*/>", "", text)
-        text = re.sub(rf"\s*<{qn}\b[^>]*>.*?</{qn}>", "", text, flags=re.S)
-        text = re.sub(rf"\s+{qn}\s*=\s*(\"[^\"]*\"|'[^']*')", "", text)
-    return text
+        qn = f"{p}:{local}"
+        text = _cut_elements(text, qn)
+        text = re.sub(rf"(?<=\s){re.escape(qn)}\s*=\s*(\"[^\"]*\"|'[^']*')", "", text)
+    return _drop_empty_descriptions(text)
+
+
+def _cut_elements(text: str, qname: str) -> str:
+    parts, pos = [], 0
+    for m in re.finditer(rf"<{re.escape(qname)}(?=[\s/>])", text):
+        if m.start() < pos:
+            continue
+        gt = text.find(">", m.end())
+        if gt < 0:
+            break
+        if text[gt - 1] == "/":
+            end = gt + 1
+        else:
+            close = text.find(f"</{qname}>", gt)
+            if close < 0:
+                break
+            end = close + len(qname) + 3
+        parts.append(text[pos : m.start()].rstrip(" \t\r\n"))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+_EMPTY_DESCRIPTION = re.compile(
+    r"<rdf:Description\b([^>]*)>\s*</rdf:Description>|"
+    r"<rdf:Description\b([^>]*?)/>"
+)
+_ONLY_DECLARATIONS = re.compile(r"(\s+(xmlns:[\w.-]+|rdf:about)\s*=\s*(\"[^\"]*\"|'[^']*'))*\s*")
+
+
+def _drop_empty_descriptions(text: str) -> str:
+    """Remove descriptions left with nothing but namespace declarations (ours, re-tagged)."""
+
+    def keep_unless_empty(m: re.Match[str]) -> str:
+        attrs = m[1] if m[1] is not None else m[2]
+        return "" if _ONLY_DECLARATIONS.fullmatch(attrs) else m[0]
+
+    return _EMPTY_DESCRIPTION.sub(keep_unless_empty, text)
 
 
 def _description(label_json: str, with_source_type: bool) -> str:

@@ -233,7 +233,7 @@ def test_bundled_font() -> None:
 
 def test_placement_json() -> None:
     _, place = draw_caption(make_background("white", (1920, 1080)), CaptionStyle())
-    data = json.loads(place.to_json())
+    data = json.loads(json.dumps(place.to_json()))
     assert data["text"] == "AI生成" and data["position"] == "bottom-right"
     assert data["shortest_side"] == 1080 and data["ratio"] == place.glyph_height_px / 1080
     assert place.ratio >= 0.06  # the default target, a margin above the GB 5 %

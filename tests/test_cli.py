@@ -41,8 +41,9 @@ def test_a_bad_file_fails_alone(tmp_path):
     shutil.copy(SAMPLES / "landscape.jpg", src / "good.jpg")
     (src / "bad.png").write_bytes((SAMPLES / "badge.png").read_bytes()[:500])
     out = tmp_path / "out"
-    res = run("tag", str(src / "good.jpg"), str(src / "bad.png"), "-o", str(out),
-              "--producer", PRODUCER)
+    res = run(
+        "tag", str(src / "good.jpg"), str(src / "bad.png"), "-o", str(out), "--producer", PRODUCER
+    )
     assert res.returncode == 2
     errors = [line for line in res.stderr.splitlines() if line.startswith("aigc-tag: error:")]
     assert len(errors) == 1 and "bad.png" in errors[0]
@@ -63,8 +64,7 @@ def test_verify_exit_codes(tmp_path):
 
 
 def test_usage_errors_exit_2(tmp_path):
-    res = run("tag", str(SAMPLES), "-o", str(tmp_path), "--producer", PRODUCER,
-              "--produce-id", "x")
+    res = run("tag", str(SAMPLES), "-o", str(tmp_path), "--producer", PRODUCER, "--produce-id", "x")
     assert res.returncode == 2 and "single file" in res.stderr
     res = run("tag", str(SAMPLES / "badge.png"), "-o", str(tmp_path), "--producer", "某 公司")
     assert res.returncode == 2 and "producer" in res.stderr
@@ -84,9 +84,21 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
 
 
 def test_explicit_options_reach_the_file(tmp_path):
-    res = run("tag", str(SAMPLES / "landscape.jpg"), "-o", str(tmp_path), "--producer", PRODUCER,
-              "--produce-id", "job-42", "--text", "bilingual", "--position", "top-left",
-              "--json")
+    res = run(
+        "tag",
+        str(SAMPLES / "landscape.jpg"),
+        "-o",
+        str(tmp_path),
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "job-42",
+        "--text",
+        "bilingual",
+        "--position",
+        "top-left",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     line = json.loads(res.stdout.splitlines()[0])
     assert line["result"]["label"]["ProduceID"] == "job-42"

@@ -122,8 +122,10 @@ def test_bare_blob_without_quotes_around_wrapper():
 
 
 def test_html_escaped_json_is_repaired():
-    parsed = parse_label("{&quot;Label&quot;:&quot;1&quot;,&quot;ContentProducer&quot;:&quot;d"
-                         "&quot;,&quot;ProduceID&quot;:&quot;z&quot;}")
+    parsed = parse_label(
+        "{&quot;Label&quot;:&quot;1&quot;,&quot;ContentProducer&quot;:&quot;d"
+        "&quot;,&quot;ProduceID&quot;:&quot;z&quot;}"
+    )
     assert parsed.fields == {"Label": "1", "ContentProducer": "d", "ProduceID": "z"}
 
 

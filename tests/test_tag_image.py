@@ -35,7 +35,7 @@ def sha(path: Path) -> str:
 def exif_label(path: Path) -> dict:
     """The AIGC label as exiftool reads it from XMP-TC260."""
     got = exiftool_json(path, "-XMP-TC260:all")
-    values = [v for k, v in got.items() if k.endswith(":AIGC")]
+    values = [v for k, v in got.items() if k.lower().endswith(":aigc")]  # exiftool: "Aigc"
     assert len(values) == 1, got
     return json.loads(values[0])["AIGC"]
 
@@ -59,8 +59,11 @@ def test_bundled_samples_tag_and_verify(src, tmp_path):
     assert result.caption.ratio >= 0.05
     assert exif_label(out)["ProduceID"] == result.label.ProduceID
     tagged, original = open_everywhere(out), Image.open(src)
-    assert (tagged.size, tagged.mode, tagged.format) == (original.size, original.mode,
-                                                          original.format)
+    assert (tagged.size, tagged.mode, tagged.format) == (
+        original.size,
+        original.mode,
+        original.format,
+    )
     assert aigc_tag.verify(out).verdict is Verdict.COMPLIANT
 
 
@@ -138,7 +141,9 @@ def test_in_memory_pipeline_api():
     arr = np.asarray(photo(256, 128))
     out = aigc_tag.tag_image(arr, producer=PRODUCER, format="PNG", text="bilingual")
     assert verify_bytes(out).verdict is Verdict.COMPLIANT
-    out2 = aigc_tag.tag_image(photo(), producer=PRODUCER, format="JPEG", quality=90)
+    out2 = aigc_tag.tag_image(
+        photo(), producer=PRODUCER, format="JPEG", save_options={"quality": 90}
+    )
     assert Image.open(io.BytesIO(out2)).format == "JPEG"
 
 
@@ -179,10 +184,13 @@ def test_truncated_input_fails_cleanly_without_output(tmp_path):
 
 def _png_bomb() -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 99))
+    idat = chunk(b"IDAT", zlib.compress(b"\0" * 99))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + idat + chunk(b"IEND", b"")
 
 
 def test_decompression_bomb_is_refused():

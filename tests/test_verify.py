@@ -185,8 +185,17 @@ def test_exit_code_is_most_severe(verdicts, code):
 def test_report_json_has_the_documented_keys():
     data = aigc_tag.tag_bytes(encode(photo(), "PNG"), producer=PRODUCER, visible=False)
     obj = json.loads(verify_bytes(data).to_json_line())
-    for key in ("path", "media_type", "format", "verdict", "metadata_label", "visible_label",
-                "watermark", "c2pa", "checks"):
+    for key in (
+        "path",
+        "media_type",
+        "format",
+        "verdict",
+        "metadata_label",
+        "visible_label",
+        "watermark",
+        "c2pa",
+        "checks",
+    ):
         assert key in obj
     assert set(obj["checks"][0]) == {"id", "outcome", "severity", "clause", "message"}
     assert set(obj["metadata_label"]) == set(AIGCLabel().as_dict()) | {"carrier"}

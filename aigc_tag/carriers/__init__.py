@@ -11,15 +11,21 @@ or tag stays as it was.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import struct
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ..errors import UnsupportedFormat
+from ..errors import AigcTagError, CorruptContainer, UnsupportedFormat
 from ..label import ParsedLabel, parse_label
 
 if TYPE_CHECKING:
     from PIL import Image
+
+_M = TypeVar("_M", bound=Callable)
 
 __all__ = [
     "Carrier",
@@ -95,7 +101,29 @@ class Carrier(Protocol):
 
     def write_label(self, data: bytes, label_json: str) -> bytes: ...
 
-    def reencode(self, data: bytes, image: Image.Image) -> bytes: ...
+    def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
+        """Decode, call ``draw`` on every frame (RGB/RGBA/L/LA, as stored), encode back in the
+        source's format and mode, keeping every non-pixel structure of the original."""
+        ...
+
+
+def guarded(method: _M) -> _M:
+    """Carrier-boundary decorator: stray parsing exceptions become :class:`CorruptContainer`.
+
+    Walkers index into untrusted bytes; a short read surfaces as ``struct.error`` or
+    ``IndexError`` deep inside. Callers must only ever see ``AigcTagError``.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Carrier, data: bytes, *args: object) -> object:
+        try:
+            return method(self, data, *args)
+        except AigcTagError:
+            raise
+        except (struct.error, IndexError, zlib.error, UnicodeDecodeError, OverflowError) as exc:
+            raise CorruptContainer(f"{self.name.upper()}: malformed data ({exc})") from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 _REGISTRY: dict[str, Carrier] = {}

@@ -23,9 +23,7 @@ kept.
 
 from __future__ import annotations
 
-import functools
 import io
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +32,7 @@ from PIL import Image
 from .. import xmp as xmp_mod
 from ..errors import AigcTagError, CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..imaging import MAX_PIXELS, open_image
-from . import Found, found_in_xmp, register, scan_blobs
+from . import Found, found_in_xmp, guarded, register, scan_blobs
 
 __all__ = ["CARRIER", "Block", "GifCarrier", "blocks"]
 
@@ -170,21 +168,6 @@ def _first_frame(found: list[Block]) -> int:
     return found[-1].index
 
 
-def _guarded(method: Callable) -> Callable:
-    """Turn stray parsing exceptions into CorruptContainer at the carrier boundary."""
-
-    @functools.wraps(method)
-    def wrapper(self: object, data: bytes, *args: object) -> object:
-        try:
-            return method(self, data, *args)
-        except AigcTagError:
-            raise
-        except (struct.error, IndexError, UnicodeDecodeError, OverflowError) as exc:
-            raise CorruptContainer(f"GIF: malformed data ({exc})") from None
-
-    return wrapper
-
-
 class GifCarrier:
     """The GIF carrier (see the module docstring)."""
 
@@ -197,7 +180,7 @@ class GifCarrier:
     def accept(self, head: bytes) -> bool:
         return head[:6] in (b"GIF87a", b"GIF89a")
 
-    @_guarded
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """XMP label properties and label blobs in comment extensions, in file order."""
         found: list[Found] = []
@@ -208,7 +191,7 @@ class GifCarrier:
                 found += _comment_labels(block, data)
         return found
 
-    @_guarded
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The packet of the first XMP application extension, or None."""
         for block in blocks(data):
@@ -216,7 +199,7 @@ class GifCarrier:
                 return _xmp_packet(block, data)
         return None
 
-    @_guarded
+    @guarded
     def write_label(self, data: bytes, label_json: str) -> bytes:
         """Merge the label into the XMP extension (inserting one if needed); drop label comments."""
         found = blocks(data)

@@ -13,7 +13,6 @@ coded images (pillow-heif decodes and encodes again on save).
 
 from __future__ import annotations
 
-import functools
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,9 +20,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ..errors import AigcTagError, CorruptContainer, LimitExceeded, UnsupportedFormat
+from ..errors import CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..xmp import MAX_XMP_BYTES
-from . import Found, found_in_xmp, register
+from . import Found, found_in_xmp, guarded, register
 from ._exif import find_user_comments
 
 __all__ = ["CARRIER", "BRANDS", "HeifCarrier", "Item"]
@@ -233,21 +232,6 @@ def _scan_xmp(data: bytes) -> bytes | None:
     return data[start : stop + len(b"</x:xmpmeta>")] if stop >= 0 else None
 
 
-def _guarded(method: Callable) -> Callable:
-    """Turn stray parsing exceptions into CorruptContainer at the carrier boundary."""
-
-    @functools.wraps(method)
-    def wrapper(self: object, data: bytes, *args: object) -> object:
-        try:
-            return method(self, data, *args)
-        except AigcTagError:
-            raise
-        except (struct.error, IndexError, UnicodeDecodeError, OverflowError) as exc:
-            raise CorruptContainer(f"HEIF: malformed data ({exc})") from None
-
-    return wrapper
-
-
 class HeifCarrier:
     """The HEIF/HEIC/AVIF carrier (read-only; see the module docstring)."""
 
@@ -264,7 +248,7 @@ class HeifCarrier:
         brands = [head[8:12]] + [head[i : i + 4] for i in range(16, size - 3, 4)]
         return any(b in BRANDS for b in brands)
 
-    @_guarded
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """Labels in the XMP item(s) and Exif UserComment; a packet scan if no XMP item."""
         found: list[Found] = []
@@ -280,7 +264,7 @@ class HeifCarrier:
             found += found_in_xmp(packet, location="scan/XMP", normative=False)
         return found
 
-    @_guarded
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The first XMP item's bytes (or a scanned packet), or None."""
         for item, payload in _meta_items(data):

@@ -18,7 +18,7 @@ from PIL import Image, ImageChops, JpegImagePlugin
 from .. import xmp as xmp_mod
 from ..errors import CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..imaging import open_image
-from . import Found, _exif, found_in_xmp, register, scan_blobs
+from . import Found, _exif, found_in_xmp, guarded, register, scan_blobs
 
 __all__ = ["CARRIER", "MAX_XMP_BYTES", "JpegCarrier", "Segment", "segments"]
 
@@ -208,6 +208,7 @@ class JpegCarrier:
     def accept(self, head: bytes) -> bool:
         return head[:3] == b"\xff\xd8\xff"
 
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """Every label copy: XMP (normative), ExtendedXMP, EXIF UserComment, APPn/COM blobs."""
         segs, _ = segments(data)
@@ -230,17 +231,20 @@ class JpegCarrier:
             found += found_in_xmp(ext, location=loc, normative=False)
         return found
 
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The main (standard) XMP packet, or None."""
         segs, _ = segments(data)
         seg = next((s for s in segs if _is_xmp(s, data)), None)
         return seg.body(data)[len(XMP_ID) :] if seg else None
 
+    @guarded
     def write_label(self, data: bytes, label_json: str) -> bytes:
         """Merge the label into the XMP APP1 and remove every other copy; nothing else changes."""
         segs, scan_at = segments(data)
         return _Writer(data, segs, label_json).build(scan_at)
 
+    @guarded
     def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
         """Redraw the pixels with ``draw`` and re-encode with the source's tables and sampling.
 

@@ -14,7 +14,6 @@ the other frames unlabelled, and Pillow's APNG writer does not keep the original
 
 from __future__ import annotations
 
-import functools
 import io
 import struct
 import zlib
@@ -25,9 +24,9 @@ import numpy as np
 from PIL import Image
 
 from .. import xmp as xmp_mod
-from ..errors import AigcTagError, CorruptContainer, LimitExceeded, UnsupportedFormat
+from ..errors import CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..imaging import MAX_PIXELS, open_image
-from . import Found, found_from_value, found_in_xmp, register
+from . import Found, found_from_value, found_in_xmp, guarded, register
 from ._exif import blank_label_user_comments, find_user_comments
 
 __all__ = ["CARRIER", "MAGIC", "Chunk", "PngCarrier", "chunks"]
@@ -156,21 +155,6 @@ def _xmp_itxt(packet: bytes) -> bytes:
     return _make_chunk(b"iTXt", XMP_KEYWORD + b"\0\0\0\0\0" + packet)
 
 
-def _guarded(method: Callable) -> Callable:
-    """Turn stray parsing exceptions into CorruptContainer at the carrier boundary."""
-
-    @functools.wraps(method)
-    def wrapper(self: object, data: bytes, *args: object) -> object:
-        try:
-            return method(self, data, *args)
-        except AigcTagError:
-            raise
-        except (struct.error, IndexError, zlib.error, UnicodeDecodeError, OverflowError) as exc:
-            raise CorruptContainer(f"PNG: malformed data ({exc})") from None
-
-    return wrapper
-
-
 class PngCarrier:
     """The PNG carrier (see the module docstring)."""
 
@@ -183,7 +167,7 @@ class PngCarrier:
     def accept(self, head: bytes) -> bool:
         return head.startswith(MAGIC)
 
-    @_guarded
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """XMP label properties, ``AIGC`` text chunks and eXIf UserComment labels, in file order."""
         found: list[Found] = []
@@ -194,7 +178,7 @@ class PngCarrier:
                 found += find_user_comments(chunk.body(data), location=chunk.name)
         return found
 
-    @_guarded
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The first XMP packet (inflated if the chunk was compressed), or None."""
         for chunk in chunks(data):
@@ -202,7 +186,7 @@ class PngCarrier:
                 return _parse_text(chunk, data).value
         return None
 
-    @_guarded
+    @guarded
     def write_label(self, data: bytes, label_json: str) -> bytes:
         """Merge the label into the XMP iTXt and remove every other label copy."""
         all_chunks = chunks(data)

@@ -17,7 +17,7 @@ from PIL import Image, ImageChops, TiffImagePlugin
 from .. import xmp as xmp_mod
 from ..errors import AigcTagError, CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..imaging import MAX_PIXELS, open_image
-from . import Found, _exif, found_in_xmp, register
+from . import Found, _exif, found_in_xmp, guarded, register
 
 __all__ = ["CARRIER", "MAX_PAGES", "TiffCarrier"]
 
@@ -48,6 +48,7 @@ class TiffCarrier:
         # BigTIFF is claimed too, so the user hears "BigTIFF is not supported", not "unknown".
         return head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """The IFD0 XMP label (normative) and any EXIF UserComment label."""
         endian, ifd0 = _ifd0(data)
@@ -58,11 +59,13 @@ class TiffCarrier:
         found += _exif.find_user_comments(data, location="TIFF")
         return found
 
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The IFD0 XMP packet, or None."""
         _, ifd0 = _ifd0(data)
         return _xmp_value(data, ifd0)
 
+    @guarded
     def write_label(self, data: bytes, label_json: str) -> bytes:
         """Append the merged XMP and a new IFD0 that points at it; nothing else moves."""
         endian, ifd0 = _ifd0(data)
@@ -87,6 +90,7 @@ class TiffCarrier:
         out[4:8] = struct.pack(endian + "I", ifd_at)
         return bytes(out)
 
+    @guarded
     def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
         """Redraw every page with ``draw``, re-encode its pixels, keep every other tag as is.
 

@@ -15,7 +15,6 @@ Pillow decodes, so the frame rectangles and blend modes of the source are not ke
 
 from __future__ import annotations
 
-import functools
 import io
 import struct
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from PIL import Image
 from .. import xmp as xmp_mod
 from ..errors import AigcTagError, CorruptContainer, LimitExceeded, UnsupportedFormat
 from ..imaging import MAX_PIXELS, open_image
-from . import Found, found_in_xmp, register
+from . import Found, found_in_xmp, guarded, register
 from ._exif import blank_label_user_comments, find_user_comments
 
 __all__ = ["CARRIER", "Chunk", "WebpCarrier", "chunks"]
@@ -111,21 +110,6 @@ def _split_exif(payload: bytes) -> tuple[bytes, bytes]:
     return b"", payload
 
 
-def _guarded(method: Callable) -> Callable:
-    """Turn stray parsing exceptions into CorruptContainer at the carrier boundary."""
-
-    @functools.wraps(method)
-    def wrapper(self: object, data: bytes, *args: object) -> object:
-        try:
-            return method(self, data, *args)
-        except AigcTagError:
-            raise
-        except (struct.error, IndexError, UnicodeDecodeError, OverflowError) as exc:
-            raise CorruptContainer(f"WebP: malformed data ({exc})") from None
-
-    return wrapper
-
-
 class WebpCarrier:
     """The WebP carrier (see the module docstring)."""
 
@@ -138,7 +122,7 @@ class WebpCarrier:
     def accept(self, head: bytes) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
-    @_guarded
+    @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         """XMP label properties and EXIF UserComment labels, in file order."""
         found: list[Found] = []
@@ -150,7 +134,7 @@ class WebpCarrier:
                 found += find_user_comments(tiff, location=chunk.name)
         return found
 
-    @_guarded
+    @guarded
     def read_xmp(self, data: bytes) -> bytes | None:
         """The payload of the first ``XMP `` chunk, or None."""
         for chunk in chunks(data):
@@ -158,7 +142,7 @@ class WebpCarrier:
                 return chunk.payload(data)
         return None
 
-    @_guarded
+    @guarded
     def write_label(self, data: bytes, label_json: str) -> bytes:
         """Merge the label into the XMP chunk (adding it and VP8X if needed); blank EXIF copies."""
         src = chunks(data)

@@ -132,8 +132,7 @@ def check_json(found: list[Found]) -> CheckResult:
 def check_key_name(found: list[Found]) -> CheckResult:
     fails, warns = [], []
     for f in found:
-        local = f.key.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
-        if "AIGC" not in local:
+        if "AIGC" not in _field_name(f):
             fails.append(f"{_where(f)}: field name lacks 'AIGC'")
         elif f.carrier == "xmp" and f.namespace != TC260_NS:
             warns.append(
@@ -165,6 +164,18 @@ def check_keys(found: list[Found]) -> CheckResult:
     if warns:
         return result("M06", Outcome.WARN, "; ".join(warns), severity="W")
     return result("M06", Outcome.PASS, "all seven Annex E keys present")
+
+
+def _field_name(found: Found) -> str:
+    """The name Annex E a) asks about: the key, or, for carriers without one (EXIF UserComment,
+    loose blobs), the JSON wrapper key that names the value."""
+    if found.carrier in ("exif-usercomment", "blob"):
+        return (
+            "AIGC"
+            if found.parsed.form == "wrapped" or found.raw.lstrip().startswith("AIGC")
+            else ""
+        )
+    return found.key.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
 
 
 def check_label_value(found: list[Found]) -> CheckResult:

@@ -18,7 +18,6 @@ illegible or undersized label (the default "AI生成" fits from about 40x40 px u
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -132,9 +131,9 @@ class CaptionPlacement:
     font_size: int
     lines: tuple[str, ...]
 
-    def to_json(self) -> str:
-        """The placement as a JSON object (UTF-8 text kept readable)."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+    def to_json(self) -> dict:
+        """The placement as a JSON-able dict."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
