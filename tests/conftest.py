@@ -10,11 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 PRODUCER = "001191110108MA01ABCDEN10001"
 THIRDPARTY = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "thirdparty"
+UNSIGNED = THIRDPARTY / "unsigned"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not found")
+needs_samples = pytest.mark.skipif(
+    not UNSIGNED.is_dir(), reason=f"third-party samples folder {UNSIGNED} is absent"
+)
 
 
 @pytest.fixture
@@ -24,14 +30,30 @@ def thirdparty() -> Path:
     return THIRDPARTY
 
 
-def exiftool_json(path: Path, *tags: str) -> dict:
-    """What exiftool (an independent reader) sees in ``path``."""
+def exiftool_records(*paths: Path, args: tuple[str, ...] = ("-XMP-TC260:all",)) -> list[dict]:
+    """What exiftool (an independent reader) sees in each of ``paths``."""
     if not shutil.which("exiftool"):
         pytest.skip("exiftool is not installed (apt-get install libimage-exiftool-perl)")
-    out = subprocess.run(
-        ["exiftool", "-j", "-a", "-G1", *tags, str(path)], capture_output=True, text=True
-    )
-    return json.loads(out.stdout)[0]
+    cmd = ["exiftool", "-j", "-a", "-G1", *args, *map(str, paths)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def exiftool_json(path: Path, *tags: str) -> dict:
+    """exiftool's record for one file, with the given tag selectors."""
+    return exiftool_records(path, args=tags)[0]
+
+
+def aigc_values(record: dict) -> list[str]:
+    """Label values in an exiftool record (exiftool spells the tag ``Aigc``)."""
+    return [v for k, v in record.items() if k.upper().endswith(":AIGC")]
+
+
+def box_caption(im: Image.Image) -> Image.Image:
+    """A stand-in for the caption drawer in carrier tests: a white box in the top-left corner."""
+    out = im.copy()
+    fill = {"L": 255, "LA": (255, 255), "RGB": (255,) * 3, "RGBA": (255,) * 4}[im.mode]
+    ImageDraw.Draw(out).rectangle([1, 1, 20, 8], fill=fill)
+    return out
 
 
 def photo(width: int = 320, height: int = 240, seed: int = 0, mode: str = "RGB") -> Image.Image:

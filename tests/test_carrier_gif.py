@@ -4,44 +4,25 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import UNSIGNED as SAMPLES
+from conftest import aigc_values, needs_exiftool, needs_samples
+from conftest import box_caption as caption
+from conftest import exiftool_records as exiftool
 from PIL import Image, ImageDraw
 
 from aigc_tag.carriers import gif
 from aigc_tag.errors import AigcTagError
 from aigc_tag.label import AIGCLabel
 
-SAMPLES = Path("/work/shared/samples/thirdparty/unsigned")
 LABEL = AIGCLabel.for_producer("001191110102MACQD9K64010000", "gif-test-1").to_json()
 OLD_LABEL = AIGCLabel.for_producer("001191440300708461136T1XGW3", "old-1").to_json()
 CARRIER = gif.CARRIER
 DURATIONS = [50, 100, 150, 200]
-
-needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not found")
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"third-party samples folder {SAMPLES} is absent"
-)
-
-
-def exiftool(*paths: Path, args: tuple[str, ...]) -> list[dict]:
-    cmd = ["exiftool", "-j", "-a", "-G1", *args, *map(str, paths)]
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-
-
-def aigc_values(record: dict) -> list[str]:
-    return [v for k, v in record.items() if k.upper().endswith(":AIGC")]
-
-
-def caption(im: Image.Image) -> Image.Image:
-    out = im.copy()
-    ImageDraw.Draw(out).rectangle([1, 1, 20, 8], fill=(255,) * len(im.mode))
-    return out
 
 
 def animation(comment: bytes = b"made by a test") -> bytes:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from conftest import UNSIGNED as SAMPLES
+from conftest import needs_exiftool, needs_samples
 from PIL import Image, features
 
 from aigc_tag import xmp
@@ -18,14 +18,8 @@ from aigc_tag.label import AIGCLabel
 
 pillow_heif = pytest.importorskip("pillow_heif")
 
-SAMPLES = Path("/work/shared/samples/thirdparty/unsigned")
 LABEL = AIGCLabel.for_producer("001191110102MACQD9K64010000", "heif-test-1").to_json()
 CARRIER = heif.CARRIER
-
-needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not found")
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"third-party samples folder {SAMPLES} is absent"
-)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import UNSIGNED as SAMPLES
+from conftest import exiftool_json as exiftool
 from PIL import Image, ImageCms, ImageDraw, ImageOps, JpegImagePlugin
 
 from aigc_tag.carriers import jpeg
@@ -20,7 +19,6 @@ from aigc_tag.label import AIGCLabel
 
 C = jpeg.CARRIER
 PRODUCER = "001191110102MAD55U9H0F10002"
-SAMPLES = Path("/work/shared/samples/thirdparty/unsigned")
 OLD_LABEL = '{"AIGC":{"Label":"2","ContentProducer":"old-producer","ProduceID":"old-id"}}'
 TITLE_XMP = (
     b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -35,14 +33,6 @@ ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 def label_json(pid: str = "new-id") -> str:
     return AIGCLabel.for_producer(PRODUCER, pid).to_json()
-
-
-def exiftool(path: Path, *tags: str) -> dict:
-    if not shutil.which("exiftool"):
-        pytest.skip("exiftool is not installed")
-    cmd = ["exiftool", "-j", "-a", "-G1", *tags, str(path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]
 
 
 def picture(mode: str = "RGB", size: tuple[int, int] = (96, 64)) -> Image.Image:

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import io
-import json
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
+from conftest import UNSIGNED as SAMPLES
+from conftest import aigc_values, needs_exiftool, needs_samples
+from conftest import box_caption as caption
+from conftest import exiftool_records as exiftool
+from PIL import Image, ImageCms, PngImagePlugin
 
 from aigc_tag.carriers import png
 from aigc_tag.errors import AigcTagError, LimitExceeded, UnsupportedFormat
 from aigc_tag.label import AIGCLabel
 
-SAMPLES = Path("/work/shared/samples/thirdparty/unsigned")
 LABEL = AIGCLabel.for_producer("001191110102MACQD9K64010000", "png-test-1").to_json()
 OLD_LABEL = AIGCLabel.for_producer("001191440300708461136T1XGW3", "old-1").to_json()
 TITLE_XMP = (
@@ -32,28 +32,6 @@ TITLE_XMP = (
     '<?xpacket end="w"?>'
 )
 CARRIER = png.CARRIER
-
-needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not found")
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"third-party samples folder {SAMPLES} is absent"
-)
-
-
-def exiftool(*paths: Path, args: tuple[str, ...] = ("-XMP-TC260:all",)) -> list[dict]:
-    cmd = ["exiftool", "-j", "-a", "-G1", *args, *map(str, paths)]
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-
-
-def aigc_values(record: dict) -> list[str]:
-    return [v for k, v in record.items() if k.upper().endswith(":AIGC")]
-
-
-def caption(im: Image.Image) -> Image.Image:
-    """The test's stand-in for the caption drawer: a white box in the top-left corner."""
-    out = im.copy()
-    fill = {"L": 255, "LA": (255, 255), "RGB": (255,) * 3, "RGBA": (255,) * 4}[im.mode]
-    ImageDraw.Draw(out).rectangle([1, 1, 20, 8], fill=fill)
-    return out
 
 
 def encode(im: Image.Image, **kw: object) -> bytes:

@@ -7,11 +7,12 @@ import json
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import UNSIGNED as SAMPLES
+from conftest import exiftool_json as exiftool
 from PIL import Image, ImageCms, ImageDraw
 
 from aigc_tag.carriers import _exif, tiff
@@ -20,7 +21,6 @@ from aigc_tag.label import AIGCLabel
 
 C = tiff.CARRIER
 PRODUCER = "001191110102MAD55U9H0F10002"
-SAMPLES = Path("/work/shared/samples/thirdparty/unsigned")
 OLD_LABEL = '{"AIGC":{"Label":"2","ContentProducer":"old-producer","ProduceID":"old-id"}}'
 ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -32,13 +32,6 @@ def label_json(pid: str = "new-id") -> str:
 def need_exiftool() -> None:
     if not shutil.which("exiftool"):
         pytest.skip("exiftool is not installed")
-
-
-def exiftool(path: Path, *tags: str) -> dict:
-    need_exiftool()
-    cmd = ["exiftool", "-j", "-a", "-G1", *tags, str(path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]
 
 
 def picture(mode: str = "RGB", size: tuple[int, int] = (64, 48), seed: int = 3) -> Image.Image:
