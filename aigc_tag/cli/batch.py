@@ -13,6 +13,18 @@ from typing import Any
 import click
 
 
+def jobs_option(help_text: str = "Worker processes."):
+    """The shared ``-j/--jobs`` option (default: every core)."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=os.cpu_count() or 1,
+        show_default="all cores",
+        help=help_text,
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """One input file and where its output goes (relative to OUTDIR)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import click
 from ..carriers import sniff
 from ..errors import AigcTagError, UnsupportedFormat
 from ..tagging import POSITIONS, Tagger
-from .batch import Job, discover, run_parallel
+from .batch import Job, discover, jobs_option, run_parallel
 
 
 def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
@@ -85,14 +84,7 @@ def _name_file(message: str, src: Path) -> str:
     is_flag=True,
     help="Tag files that carry a C2PA manifest although it becomes invalid.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="all cores",
-    help="Worker processes.",
-)
+@jobs_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def tag(
     paths: tuple[Path, ...],

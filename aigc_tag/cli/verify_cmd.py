@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 
 from ..verify import Outcome, Report, exit_code_for
 from ..verify import verify as verify_file
-from .batch import Job, discover, run_parallel
+from .batch import Job, discover, jobs_option, run_parallel
 
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
@@ -39,13 +38,7 @@ def _verify_one(args: tuple[Job, bool, str | None]) -> Report | None:
     help="PEM file of C2PA trust anchors (root certificates).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="all cores",
-)
+@jobs_option()
 def verify(
     paths: tuple[Path, ...],
     as_json: bool,
