@@ -28,35 +28,41 @@ def apply_layers(
     position: str,
 ) -> tuple[bytes, list[str], CaptionPlacement | None]:
     """Run the enabled layers on image bytes; returns new bytes, layer names, caption geometry."""
+    from .visible.inspect import declaration
+
     layers: list[str] = []
     placement: CaptionPlacement | None = None
+    extra: dict[str, str] = {}
     if visible:
-        data, placement = _burn_caption(data, carrier, text, position)
+        data, placement, shown_size = _burn_caption(data, carrier, text, position)
+        # Declared in XMP so that verify can check the caption on the pixels later.
+        extra["Caption"] = declaration(placement.to_json(), shown_size)
         layers.append("visible")
     if metadata:
-        data = carrier.write_label(data, label.to_json())
+        data = carrier.write_label(data, label.to_json(), extra)
         layers.append("metadata")
     return data, layers, placement
 
 
 def _burn_caption(
     data: bytes, carrier: Carrier, text: str, position: str
-) -> tuple[bytes, CaptionPlacement]:
+) -> tuple[bytes, CaptionPlacement, tuple[int, int]]:
     from .visible.caption import CaptionStyle, draw_caption
 
     style = CaptionStyle(text=text, position=position)
-    placements: list[CaptionPlacement] = []
+    placements: list[tuple[CaptionPlacement, tuple[int, int]]] = []
     to_display, to_stored = _orientation_transforms(data)
 
     def draw(frame: Image.Image) -> Image.Image:
         # Draw where the viewer sees the corner: EXIF-rotated photos are stored sideways.
         shown = frame.transpose(to_display) if to_display is not None else frame
         captioned, where = draw_caption(shown, style)
-        placements.append(where)
+        placements.append((where, shown.size))
         return captioned.transpose(to_stored) if to_stored is not None else captioned
 
     out = carrier.reencode(data, draw)
-    return out, placements[0]
+    where, size = placements[0]
+    return out, where, size
 
 
 # EXIF Orientation -> (stored-to-display transpose, its inverse).

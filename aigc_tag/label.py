@@ -42,6 +42,7 @@ LABEL_VALUES = {"1": "is AI-generated", "2": "possibly AI-generated", "3": "susp
 # Annex E j): 0x21, 0x23-0x5B, 0x5D-0x7E (printable ASCII without space, '"' and '\').
 _ANNEX_E_CHARS = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]*")
 _PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{25}$")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 # GB 32100-2015: the USCC alphabet has no I, O, Z, S, V.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -88,7 +89,7 @@ class AIGCLabel:
             value = getattr(self, key)
             if not isinstance(value, str):
                 problems.append(f"{key} must be a string")
-            elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            elif _CONTROL_CHARS.search(value):
                 problems.append(f"{key} contains control characters")
         if problems:
             raise InvalidLabel("; ".join(problems))
@@ -111,6 +112,10 @@ class AIGCLabel:
 def new_produce_id() -> str:
     """A unique content number: a random UUID (Annex E charset-safe)."""
     return str(uuid.uuid4())
+
+
+def has_control_chars(value: str) -> bool:
+    return _CONTROL_CHARS.search(value) is not None
 
 
 def charset_problems(value: str) -> list[str]:

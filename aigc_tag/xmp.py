@@ -28,6 +28,9 @@ AI_SOURCE_TYPES = {
     "compositeSynthetic",
     "trainedAlgorithmicData",
 }
+#: aigc-tag's own properties (e.g. ``aigctag:Caption``, the geometry of the caption it drew).
+#: A URN, so the namespace claims no web domain.
+AIGCTAG_NS = "urn:aigc-tag:xmp:1.0#"
 MAX_XMP_BYTES = 16 * 1024 * 1024
 
 _PACKET_START = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
@@ -184,28 +187,32 @@ def _drop_empty_descriptions(text: str) -> str:
     return _EMPTY_DESCRIPTION.sub(keep_unless_empty, text)
 
 
-def _description(label_json: str, with_source_type: bool) -> str:
+def _description(label_json: str, with_source_type: bool, extra: dict[str, str]) -> str:
     parts = [
         '  <rdf:Description rdf:about=""',
         f'    xmlns:TC260="{TC260_NS}"',
     ]
     if with_source_type:
         parts.append(f'    xmlns:Iptc4xmpExt="{IPTC_EXT_NS}"')
+    if extra:
+        parts.append(f'    xmlns:aigctag="{AIGCTAG_NS}"')
     parts[-1] += ">"
     parts.append(f"   <TC260:AIGC>{escape(label_json)}</TC260:AIGC>")
     if with_source_type:
         parts.append(f"   <Iptc4xmpExt:DigitalSourceType>{DST_AI}</Iptc4xmpExt:DigitalSourceType>")
+    for local, value in extra.items():
+        parts.append(f"   <aigctag:{local}>{escape(value)}</aigctag:{local}>")
     parts.append("  </rdf:Description>")
     return "\n".join(parts) + "\n"
 
 
-def new_packet(label_json: str) -> bytes:
+def new_packet(label_json: str, extra: dict[str, str] | None = None) -> bytes:
     """A complete XMP packet carrying the label and the IPTC AI source type."""
     body = (
         f"{_PACKET_START}\n"
         '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="aigc-tag">\n'
         f" <rdf:RDF xmlns:rdf={quoteattr(RDF_NS)}>\n"
-        f"{_description(label_json, True)}"
+        f"{_description(label_json, True, extra or {})}"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         f"{_PACKET_END}"
@@ -213,28 +220,48 @@ def new_packet(label_json: str) -> bytes:
     return body.encode("utf-8")
 
 
-def merge_label(existing: bytes | str | None, label_json: str) -> bytes:
+def merge_label(
+    existing: bytes | str | None, label_json: str, extra: dict[str, str] | None = None
+) -> bytes:
     """Put the label into a packet, replacing any earlier label and keeping everything else.
 
     An existing AI-declaring ``DigitalSourceType`` is kept; a non-AI one (e.g. ``digitalCapture``)
-    is replaced, since the content is now declared AI-generated.
+    is replaced, since the content is now declared AI-generated. ``extra`` maps local names in
+    :data:`AIGCTAG_NS` to values; earlier values of those properties are replaced too.
     """
+    extra = extra or {}
     if existing is None or not _text(existing).strip():
-        return new_packet(label_json)
+        return new_packet(label_json, extra)
     text = _text(existing)
     if "</rdf:RDF>" not in text:
-        return new_packet(label_json)
+        return new_packet(label_json, extra)
     tc_prefixes = _prefixes_for(text, TC260_NS) | {"TC260"}
     text = _remove_property(text, tc_prefixes, "AIGC")
+    for local in extra:
+        text = _remove_property(text, _prefixes_for(text, AIGCTAG_NS) | {"aigctag"}, local)
     declared = [v.rsplit("/", 1)[-1] for v in digital_source_types(text)]
     keep_source_type = any(v in AI_SOURCE_TYPES for v in declared)
     if not keep_source_type:
         iptc = _prefixes_for(text, IPTC_EXT_NS) | {"Iptc4xmpExt"}
         text = _remove_property(text, iptc, "DigitalSourceType")
     head, _, tail = text.rpartition("</rdf:RDF>")
-    merged = head.rstrip() + "\n" + _description(label_json, not keep_source_type)
+    merged = head.rstrip() + "\n" + _description(label_json, not keep_source_type, extra)
     merged += " </rdf:RDF>" + tail
     return merged.encode("utf-8")
+
+
+def aigctag_properties(xmp: bytes | str) -> dict[str, str]:
+    """aigc-tag's own properties in a packet (local name -> value); {} if unparsable."""
+    try:
+        root = SafeET.fromstring(_xml_body(_text(xmp)))
+    except Exception:
+        return {}
+    found = {}
+    for elem in root.iter():
+        ns, local = _split(elem.tag)
+        if ns == AIGCTAG_NS and elem.text:
+            found[local] = elem.text.strip()
+    return found
 
 
 def remove_label(existing: bytes | str) -> bytes:

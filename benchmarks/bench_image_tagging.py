@@ -2,8 +2,10 @@
 
 1. Metadata-only tagging of N JPEGs of about 2 MP, against the anchor: exiftool writing the same
    XMP property (``XMP-TC260:AIGC``, defined by a config file) to every file in ONE batch process
-   (``exiftool -@ argfile`` with ``-execute`` per file). Both sides run on one core, write every
-   output file, and give each file its own ProduceID. Reported: files/s, median of R rounds.
+   (``exiftool -@ argfile`` with ``-execute`` per file). Every side writes every output file and
+   gives each file its own ProduceID. Rows: aigc-tag in one process (the library) and as the CLI
+   with ``-j`` = all cores; exiftool as one process (the anchor) and as one process per core
+   (the argfile split), so ratios can be read on equal cores. Files/s, median of R rounds.
 2. Full tagging (visible caption + metadata) of one JPEG at 1, 12 and 48 MP: seconds per file
    (median of R runs) and peak RSS of a fresh process that tags it once.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -82,19 +85,29 @@ def run_ours(inputs: list[Path], outdir: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_exiftool(inputs: list[Path], outdir: Path, config: Path) -> float:
-    argfile = outdir / "args.txt"
-    lines = []
-    for src in inputs:
-        lines += [f"-XMP-TC260:AIGC={label_json()}", "-o", str(outdir / src.name), str(src)]
-        lines.append("-execute")
-    argfile.write_text("\n".join(lines) + "\n")
+def run_cli(src_dir: Path, outdir: Path, jobs: int) -> float:
+    cmd = [sys.executable, "-m", "aigc_tag", "tag", str(src_dir), "-o", str(outdir),
+           "--producer", PRODUCER, "--no-visible", "-j", str(jobs)]  # fmt: skip
     start = time.perf_counter()
-    subprocess.run(
-        ["exiftool", "-config", str(config), "-q", "-q", "-@", str(argfile)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def run_exiftool(inputs: list[Path], outdir: Path, config: Path, processes: int = 1) -> float:
+    argfiles = []
+    for k in range(processes):
+        lines = []
+        for src in inputs[k::processes]:
+            lines += [f"-XMP-TC260:AIGC={label_json()}", "-o", str(outdir / src.name), str(src)]
+            lines.append("-execute")
+        argfile = outdir / f"args{k}.txt"
+        argfile.write_text("\n".join(lines) + "\n")
+        argfiles.append(argfile)
+    cmd = ["exiftool", "-config", str(config), "-q", "-q", "-@"]
+    start = time.perf_counter()
+    procs = [subprocess.Popen([*cmd, str(a)], stdout=subprocess.DEVNULL) for a in argfiles]
+    if any(p.wait() for p in procs):
+        raise RuntimeError("exiftool failed")
     return time.perf_counter() - start
 
 
@@ -106,25 +119,35 @@ def bench_metadata(count: int, rounds: int, work: Path) -> list[str]:
     inputs = sorted(src_dir.iterdir())
     config = work / "tc260.config"
     config.write_text(EXIFTOOL_CONFIG)
-    ours, theirs = [], []
+    cores = os.cpu_count() or 1
+    runs = {
+        "aigc-tag, library, 1 process": lambda d: run_ours(inputs, d),
+        f"aigc-tag CLI, -j {cores}": lambda d: run_cli(src_dir, d, cores),
+        "exiftool -@ argfile, 1 process (anchor)": lambda d: run_exiftool(inputs, d, config),
+        f"exiftool -@ argfile, {cores} processes": lambda d: run_exiftool(inputs, d, config, cores),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in runs}
     for r in range(rounds):
-        for name, fn, store in (
-            ("ours", lambda d: run_ours(inputs, d), ours),
-            ("exiftool", lambda d: run_exiftool(inputs, d, config), theirs),
-        ):
-            out = work / f"out-{name}-{r}"
+        for name, fn in runs.items():
+            out = work / f"out-{r}"
             out.mkdir()
-            store.append(count / fn(out))
+            rates[name].append(count / fn(out))
             shutil.rmtree(out)
     _check_exiftool_reads_ours(work, inputs[0], config)
-    mo, mt = statistics.median(ours), statistics.median(theirs)
-    return [
-        f"| metadata-only, {count} JPEGs of 2.0 MP, 1 process | files/s (median of {rounds}) |",
+    med = {name: statistics.median(v) for name, v in rates.items()}
+    names = list(runs)
+    rows = [
+        f"| metadata-only, {count} JPEGs of 2.0 MP | files/s (median of {rounds}) |",
         "|---|---|",
-        f"| aigc-tag (Tagger, visible=False) | {mo:.0f} |",
-        f"| exiftool -@ argfile (one process) | {mt:.0f} |",
-        f"| ratio aigc-tag / exiftool | **{mo / mt:.1f}×** |",
     ]
+    rows += [f"| {name} | {med[name]:.0f} |" for name in names]
+    ratios = [
+        ("library 1 process / exiftool 1 process", names[0], names[2]),
+        (f"CLI -j {cores} / exiftool 1 process (the anchor)", names[1], names[2]),
+        (f"CLI -j {cores} / exiftool {cores} processes", names[1], names[3]),
+    ]
+    rows += [f"| ratio: {text} | **{med[a] / med[b]:.1f}×** |" for text, a, b in ratios]
+    return rows
 
 
 def _check_exiftool_reads_ours(work: Path, src: Path, config: Path) -> None:
@@ -171,7 +194,9 @@ def bench_full(sizes: list[tuple[str, int, int]], runs: int, work: Path) -> list
             check=True,
         ).stdout.split()
         secs, rss_kib = float(out[0]), int(out[1])
-        rows.append(f"| {name} ({w}×{h}) | {secs:.3f} | {1 / secs:.1f} | {rss_kib / 1024:.0f} MiB |")
+        rows.append(
+            f"| {name} ({w}×{h}) | {secs:.3f} | {1 / secs:.1f} | {rss_kib / 1024:.0f} MiB |"
+        )
     return rows
 
 

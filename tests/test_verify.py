@@ -199,3 +199,48 @@ def test_report_json_has_the_documented_keys():
         assert key in obj
     assert set(obj["checks"][0]) == {"id", "outcome", "severity", "clause", "message"}
     assert set(obj["metadata_label"]) == set(AIGCLabel().as_dict()) | {"carrier"}
+
+
+# --- the explicit caption, checked on the pixels where aigc-tag declared it ------------------
+
+
+def _tagged_jpeg() -> tuple[bytes, bytes]:
+    src = encode(photo(480, 360, seed=5), "JPEG", quality=92)
+    return src, aigc_tag.tag_bytes(src, producer=PRODUCER)
+
+
+def test_declared_caption_is_found_in_the_pixels():
+    _, out = _tagged_jpeg()
+    report = verify_bytes(out)
+    got = outcomes(report)
+    assert [got[k] for k in ("X-I1", "X-I2", "X-I3", "X-I4")] == ["pass"] * 4
+    assert report.visible_label["found_in_pixels"] and report.visible_label["ratio"] >= 0.05
+
+
+def test_caption_painted_over_is_noncompliant():
+    import io as _io
+
+    src, out = _tagged_jpeg()
+    report = verify_bytes(out)
+    x0, y0, x1, y1 = report.visible_label["box"]
+    tagged = Image.open(_io.BytesIO(out))
+    clean = Image.open(_io.BytesIO(src)).crop((x0, y0, x1, y1))
+    tagged.paste(clean, (x0, y0))
+    packet = aigc_tag.carriers.sniff(out).read_xmp(out)
+    erased = encode(tagged, "JPEG", quality=92, xmp=packet)
+    report = verify_bytes(erased)
+    assert outcomes(report)["X-I1"] == "fail"
+    assert report.verdict is Verdict.NONCOMPLIANT
+
+
+def test_caption_survives_recompression_and_resize_is_reported():
+    import io as _io
+
+    _, out = _tagged_jpeg()
+    packet = aigc_tag.carriers.sniff(out).read_xmp(out)
+    tagged = Image.open(_io.BytesIO(out))
+    recompressed = encode(tagged, "JPEG", quality=40, xmp=packet)
+    assert outcomes(verify_bytes(recompressed))["X-I1"] == "pass"
+    resized = encode(tagged.resize((240, 180)), "JPEG", quality=90, xmp=packet)
+    report = verify_bytes(resized)
+    assert outcomes(report)["X-I1"] == "warn" and "size" in report.visible_label["error"]

@@ -99,7 +99,12 @@ class Carrier(Protocol):
 
     def read_xmp(self, data: bytes) -> bytes | None: ...
 
-    def write_label(self, data: bytes, label_json: str) -> bytes: ...
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
+        """Leave exactly one label (in the format's primary place) and change nothing else;
+        ``extra_xmp`` adds aigc-tag's own XMP properties (see :mod:`aigc_tag.xmp`)."""
+        ...
 
     def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
         """Decode, call ``draw`` on every frame (RGB/RGBA/L/LA, as stored), encode back in the
@@ -115,9 +120,9 @@ def guarded(method: _M) -> _M:
     """
 
     @functools.wraps(method)
-    def wrapper(self: Carrier, data: bytes, *args: object) -> object:
+    def wrapper(self: Carrier, data: bytes, *args: object, **kwargs: object) -> object:
         try:
-            return method(self, data, *args)
+            return method(self, data, *args, **kwargs)
         except AigcTagError:
             raise
         except (struct.error, IndexError, zlib.error, UnicodeDecodeError, OverflowError) as exc:

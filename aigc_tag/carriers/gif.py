@@ -200,12 +200,14 @@ class GifCarrier:
         return None
 
     @guarded
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Merge the label into the XMP extension (inserting one if needed); drop label comments."""
         found = blocks(data)
         xmps = [b for b in found if b.app_id == XMP_ID]
         existing = _xmp_packet(xmps[0], data) if xmps else None
-        new_xmp = _xmp_block(xmp_mod.merge_label(existing, label_json))
+        new_xmp = _xmp_block(xmp_mod.merge_label(existing, label_json, extra_xmp))
         insert_at = -1 if xmps else _first_frame(found)
         out = []
         for block in found:

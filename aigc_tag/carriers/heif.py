@@ -272,7 +272,9 @@ class HeifCarrier:
                 return payload
         return _scan_xmp(data)
 
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Always raises UnsupportedFormat."""
         raise UnsupportedFormat(_WRITE_REFUSAL)
 

@@ -239,10 +239,18 @@ class JpegCarrier:
         return seg.body(data)[len(XMP_ID) :] if seg else None
 
     @guarded
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def has_c2pa(self, data: bytes) -> bool:
+        """A C2PA manifest store lives in APP11 JUMBF segments, all before the first scan."""
+        segs, _ = segments(data)
+        return any(s.marker == _APP11 and b"c2pa" in s.body(data) for s in segs)
+
+    @guarded
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Merge the label into the XMP APP1 and remove every other copy; nothing else changes."""
         segs, scan_at = segments(data)
-        return _Writer(data, segs, label_json).build(scan_at)
+        return _Writer(data, segs, label_json, extra_xmp).build(scan_at)
 
     @guarded
     def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
@@ -276,11 +284,17 @@ def _exif_labels(seg: Segment, data: bytes) -> list[Found]:
 class _Writer:
     """One write_label run: decides what every segment becomes."""
 
-    def __init__(self, data: bytes, segs: list[Segment], label_json: str) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        segs: list[Segment],
+        label_json: str,
+        extra_xmp: dict[str, str] | None,
+    ) -> None:
         self.data, self.segs = data, segs
         self.main = next((s for s in segs if _is_xmp(s, data)), None)
         existing = self.main.body(data)[len(XMP_ID) :] if self.main else None
-        self.xmp = xmp_mod.merge_label(existing, label_json)
+        self.xmp = xmp_mod.merge_label(existing, label_json, extra_xmp)
         self.ext_out: dict[int, list[bytes]] = {}  # segment index -> replacement segments
         self._rewrite_labelled_extensions()
         if len(self.xmp) > MAX_XMP_BYTES:

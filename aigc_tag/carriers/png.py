@@ -187,7 +187,9 @@ class PngCarrier:
         return None
 
     @guarded
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Merge the label into the XMP iTXt and remove every other label copy."""
         all_chunks = chunks(data)
         xmp_chunks = [
@@ -195,7 +197,7 @@ class PngCarrier:
         ]
         target = xmp_chunks[0] if xmp_chunks else None
         existing = _parse_text(target, data).value if target else None
-        new_xmp = _xmp_itxt(xmp_mod.merge_label(existing, label_json))
+        new_xmp = _xmp_itxt(xmp_mod.merge_label(existing, label_json, extra_xmp))
         if target is None and not any(c.type == b"IDAT" for c in all_chunks):
             raise CorruptContainer("PNG has no IDAT chunk")
         out = [MAGIC]

@@ -66,11 +66,13 @@ class TiffCarrier:
         return _xmp_value(data, ifd0)
 
     @guarded
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Append the merged XMP and a new IFD0 that points at it; nothing else moves."""
         endian, ifd0 = _ifd0(data)
         old = ifd0.get(TAG_XMP)
-        packet = xmp_mod.merge_label(_xmp_value(data, ifd0), label_json)
+        packet = xmp_mod.merge_label(_xmp_value(data, ifd0), label_json, extra_xmp)
         out = bytearray(_exif.blank_label_user_comments(data))
         if old is not None and old.size > 4:
             out[old.value_at : old.value_at + old.size] = bytes(old.size)  # orphaned packet

@@ -143,12 +143,14 @@ class WebpCarrier:
         return None
 
     @guarded
-    def write_label(self, data: bytes, label_json: str) -> bytes:
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
         """Merge the label into the XMP chunk (adding it and VP8X if needed); blank EXIF copies."""
         src = chunks(data)
         xmps = [c for c in src if c.fourcc == b"XMP "]
         existing = xmps[0].payload(data) if xmps else None
-        new_xmp = _chunk(b"XMP ", xmp_mod.merge_label(existing, label_json))
+        new_xmp = _chunk(b"XMP ", xmp_mod.merge_label(existing, label_json, extra_xmp))
         body: list[tuple[bytes, bytes]] = []
         for chunk in src:
             if chunk.fourcc == b"XMP ":

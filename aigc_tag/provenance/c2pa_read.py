@@ -28,6 +28,11 @@ def _context(trust_anchors_pem: str | None):
     return c2pa.Context.from_dict(settings)
 
 
+def may_hold_c2pa(data: bytes) -> bool:
+    """Cheap pre-filter: every embedded manifest store is a JUMBF box labelled 'c2pa'."""
+    return b"jumb" in data and b"c2pa" in data
+
+
 def inspect_c2pa(data: bytes, mime: str, *, trust_anchors_pem: str | None = None) -> dict | None:
     """``None`` when there is no manifest; otherwise state, failures and the AI declaration.
 
@@ -35,6 +40,8 @@ def inspect_c2pa(data: bytes, mime: str, *, trust_anchors_pem: str | None = None
     """
     import c2pa
 
+    if not may_hold_c2pa(data):
+        return None
     try:
         with _context(trust_anchors_pem) as ctx:
             reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=ctx)

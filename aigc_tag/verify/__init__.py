@@ -7,7 +7,14 @@ from pathlib import Path
 
 from ..carriers import Carrier, Found, sniff
 from ..errors import AigcTagError
-from .checks import CHECKS, check_carrier, check_scanned, primary_label, run_label_checks
+from .checks import (
+    CHECKS,
+    check_carrier,
+    check_scanned,
+    primary_label,
+    run_caption_checks,
+    run_label_checks,
+)
 from .report import CheckResult, Outcome, Report, Verdict, compose_verdict, exit_code_for
 
 __all__ = [
@@ -53,8 +60,11 @@ def verify_bytes(
     name: str = "<bytes>",
     require_label: bool = False,
     trust_anchors_pem: str | None = None,
+    c2pa: bool = True,
 ) -> Report:
-    """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03)."""
+    """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03).
+
+    ``c2pa=False`` skips the C2PA manifest (the tagger's self-check has already looked)."""
     report = Report(path=name)
     try:
         carrier = sniff(data[:64], name=name)
@@ -73,8 +83,11 @@ def verify_bytes(
     primary = primary_label(found)
     if primary is not None:
         report.metadata_label = {**(primary.parsed.fields or {}), "carrier": primary.location}
-    report.evidence = _evidence(carrier, data)
-    report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
+    packet = _xmp_packet(carrier, data)
+    report.evidence = _evidence(packet)
+    _visible(report, data, packet)
+    if c2pa:
+        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
     report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
     return report
 
@@ -101,14 +114,17 @@ def _label_json(found: Found) -> dict:
     }
 
 
-def _evidence(carrier: Carrier, data: bytes) -> dict:
+def _xmp_packet(carrier: Carrier, data: bytes) -> bytes | None:
+    try:
+        return carrier.read_xmp(data)
+    except AigcTagError:
+        return None
+
+
+def _evidence(packet: bytes | None) -> dict:
     """Signals that are not the GB label: IPTC DigitalSourceType (reported, not judged)."""
     from .. import xmp
 
-    try:
-        packet = carrier.read_xmp(data)
-    except AigcTagError:
-        return {}
     if not packet:
         return {}
     try:
@@ -116,6 +132,19 @@ def _evidence(carrier: Carrier, data: bytes) -> dict:
     except AigcTagError:
         return {}
     return {"iptc_digital_source_type": sources} if sources else {}
+
+
+def _visible(report: Report, data: bytes, packet: bytes | None) -> None:
+    """The explicit label, where aigc-tag declared the caption it drew (no OCR otherwise)."""
+    from .. import xmp
+    from ..visible.inspect import inspect_declared_caption
+
+    declared = xmp.aigctag_properties(packet).get("Caption") if packet else None
+    if not declared:
+        return
+    evidence = inspect_declared_caption(data, declared)
+    report.visible_label = evidence.to_json()
+    report.checks += run_caption_checks(evidence)
 
 
 def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, report: Report) -> dict | None:

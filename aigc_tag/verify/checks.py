@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..carriers import Found
-from ..label import FIELDS, LABEL_VALUES, REQUIRED_NONEMPTY, charset_problems, check_provider_code
+from ..label import (
+    FIELDS,
+    LABEL_VALUES,
+    REQUIRED_NONEMPTY,
+    charset_problems,
+    check_provider_code,
+    has_control_chars,
+)
+from ..visible.inspect import CaptionEvidence
+from ..visible.wording import wording_problem
 from ..xmp import TC260_NS
 from .report import CheckResult, Outcome
 
@@ -74,6 +83,30 @@ CHECKS: dict[str, CheckSpec] = {
             "W",
             "GB 45438 Annex E Note 1",
             "On first write, do the propagation elements equal the production ones?",
+        ),
+        CheckSpec(
+            "X-I1",
+            "E",
+            "GB 45438 §5.2; Measures Art. 4(3)",
+            "Is the declared caption text (AI + generation elements) present in the pixels?",
+        ),
+        CheckSpec(
+            "X-I2",
+            "W",
+            "GB 45438 §5.2 (边或角)",
+            "Does the caption sit at an edge or corner of the picture?",
+        ),
+        CheckSpec(
+            "X-I3",
+            "E",
+            "GB 45438 §5.2",
+            "Is the caption's glyph height at least 5 % of the shortest side?",
+        ),
+        CheckSpec(
+            "X-I4",
+            "W",
+            "GB 45438 §5.2 (字型清晰可辨)",
+            "Is the caption legible (glyph/box contrast at least 4.5:1)?",
         ),
         CheckSpec(
             "M12",
@@ -199,7 +232,7 @@ def check_charset(found: list[Found]) -> CheckResult:
     fails, warns = [], []
     for f in _decoded(found):
         for key, value in (f.parsed.fields or {}).items():
-            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            if has_control_chars(value):
                 fails.append(f"{_where(f)}: {key} contains control characters")
             else:
                 warns += [f"{_where(f)}: {key}: {p}" for p in charset_problems(value)]
@@ -252,6 +285,57 @@ def check_propagation(label: dict[str, str]) -> CheckResult:
         return result("M12", Outcome.PASS, "propagation elements are filled")
     return result("M12", Outcome.WARN, "Label 2/3 is a platform's finding, but ContentPropagator "
                   "or PropagateID is empty")  # fmt: skip
+
+
+def run_caption_checks(evidence: CaptionEvidence) -> list[CheckResult]:
+    """X-I1..X-I4 for a caption aigc-tag declared it drew (see visible/inspect.py)."""
+    d = evidence.declared
+    text = str(d.get("text", ""))
+    problem = wording_problem(text)
+    if problem:
+        present = result("X-I1", Outcome.FAIL, f"declared caption {text!r}: {problem}")
+    elif evidence.error:
+        message = f"cannot confirm the caption: {evidence.error}"
+        present = result("X-I1", Outcome.WARN, message, severity="W")
+    elif evidence.found:
+        message = f"caption {text!r} found at {d.get('box')} (match r = {evidence.match:.2f})"
+        present = result("X-I1", Outcome.PASS, message)
+    else:
+        message = (
+            f"declared caption {text!r} is not in the pixels at {d.get('box')} "
+            f"(match r = {evidence.match:.2f}): removed or covered"
+        )
+        present = result("X-I1", Outcome.FAIL, message)
+    return [present, _caption_edge(d), _caption_height(d), _caption_contrast(evidence)]
+
+
+def _caption_edge(d: dict) -> CheckResult:
+    try:
+        (x0, y0, x1, y1), (w, h) = d["box"], d["image_size"]
+    except (KeyError, TypeError, ValueError):
+        return result("X-I2", Outcome.WARN, "caption declaration has no box")
+    band = 0.15
+    near = [x0 <= w * band, y0 <= h * band, x1 >= w * (1 - band), y1 >= h * (1 - band)]
+    if any(near):
+        return result("X-I2", Outcome.PASS, f"caption box {d['box']} touches an edge band")
+    return result("X-I2", Outcome.WARN, f"caption box {d['box']} is not at an edge or corner")
+
+
+def _caption_height(d: dict) -> CheckResult:
+    try:
+        px, side = float(d["glyph_height_px"]), float(min(d["image_size"]))
+    except (KeyError, TypeError, ValueError):
+        return result("X-I3", Outcome.WARN, "caption declaration has no glyph height", severity="W")
+    ratio = px / side if side else 0.0
+    message = f"glyph height {px:.0f} px = {ratio:.1%} of the shortest side {side:.0f} px"
+    return result("X-I3", Outcome.PASS if ratio >= 0.05 else Outcome.FAIL, message)
+
+
+def _caption_contrast(evidence: CaptionEvidence) -> CheckResult:
+    if evidence.contrast is None:
+        return result("X-I4", Outcome.SKIP, "contrast not measured")
+    outcome = Outcome.PASS if evidence.contrast >= 4.5 else Outcome.WARN
+    return result("X-I4", outcome, f"glyph/box contrast {evidence.contrast:.1f}:1")
 
 
 def _decoded(found: list[Found]) -> list[Found]:
