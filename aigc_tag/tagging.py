@@ -7,6 +7,7 @@ is not done until the output's own verification finds exactly the label that was
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from .carriers import Carrier, sniff
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
 from .fileio import atomic_write, read_input
 from .label import AIGCLabel, charset_problems, check_provider_code
-from .visible.caption import POSITIONS
+from .visible.wording import POSITIONS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -166,7 +167,7 @@ class Tagger:
         if dst is None and not in_place:
             raise AigcTagError(f"{src}: give an output path or in_place=True")
         target = src if in_place else Path(dst)  # type: ignore[arg-type]
-        if not in_place and target.resolve() == src.resolve():
+        if not in_place and target.exists() and os.path.samefile(target, src):
             raise AigcTagError(f"{src}: output would overwrite the input; use in-place explicitly")
         try:
             data = read_input(src)

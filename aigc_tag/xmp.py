@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from html import escape as _html_escape
 
 from defusedxml import ElementTree as SafeET
 
@@ -45,6 +45,11 @@ class XmpProperty:
     namespace: str
     form: str  # "element" or "attribute"
     value: str
+
+
+def escape(text: str) -> str:
+    """XML character data: escape &, < and > (quotes stay readable, as in real files)."""
+    return _html_escape(text, quote=False)
 
 
 def _text(xmp: bytes | str) -> str:
@@ -211,7 +216,7 @@ def new_packet(label_json: str, extra: dict[str, str] | None = None) -> bytes:
     body = (
         f"{_PACKET_START}\n"
         '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="aigc-tag">\n'
-        f" <rdf:RDF xmlns:rdf={quoteattr(RDF_NS)}>\n"
+        f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
         f"{_description(label_json, True, extra or {})}"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"

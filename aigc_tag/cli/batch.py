@@ -79,8 +79,10 @@ def run_parallel(
                 yield func(item)
                 bar.update(1)
             return
+        # Small chunks keep the bar moving and the load even; large batches amortise the IPC.
+        chunksize = max(1, min(16, len(items) // (jobs * 8)))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for outcome in pool.map(func, items, chunksize=1):
+            for outcome in pool.map(func, items, chunksize=chunksize):
                 yield outcome
                 bar.update(1)
 

@@ -22,7 +22,7 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
     try:
         if job.from_walk and not _supported(job.src):
             return {"status": "skipped", "src": str(job.src), "message": "not a supported format"}
-        tagger = Tagger(**settings)
+        tagger = _tagger(settings)
         dst = None if outdir is None else outdir / job.rel
         result = tagger.tag_file(job.src, dst, produce_id=produce_id, in_place=outdir is None)
         return {"status": "tagged", "src": str(job.src), "result": result.to_json()}
@@ -31,6 +31,17 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
     except Exception as exc:  # a bug must not stop the batch; report it with its type
         message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
         return {"status": "failed", "src": str(job.src), "message": message}
+
+
+_TAGGERS: dict[str, Tagger] = {}
+
+
+def _tagger(settings: dict[str, Any]) -> Tagger:
+    """One Tagger per worker process and settings (options are validated once, fonts cached)."""
+    key = json.dumps(settings, sort_keys=True)
+    if key not in _TAGGERS:
+        _TAGGERS[key] = Tagger(**settings)
+    return _TAGGERS[key]
 
 
 def _supported(path: Path) -> bool:

@@ -7,6 +7,7 @@ the table :data:`CHECKS` documents the question, severity and clause of every id
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..carriers import Found
 from ..label import (
@@ -17,10 +18,12 @@ from ..label import (
     check_provider_code,
     has_control_chars,
 )
-from ..visible.inspect import CaptionEvidence
 from ..visible.wording import wording_problem
 from ..xmp import TC260_NS
 from .report import CheckResult, Outcome
+
+if TYPE_CHECKING:
+    from ..visible.inspect import CaptionEvidence
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import InvalidLabel, UnsupportedFormat
-from .wording import DEFAULT_TEXT, resolve_text
+from .wording import ANCHORS, DEFAULT_TEXT, GB_MIN_RATIO, POSITIONS, resolve_text
 
 __all__ = [
     "BUNDLED_FONT",
@@ -41,19 +41,6 @@ __all__ = [
     "missing_glyphs",
 ]
 
-# position -> (vertical, horizontal) anchor; the horizontal part also aligns wrapped lines.
-_ANCHORS = {
-    "top-left": ("top", "left"),
-    "top": ("top", "center"),
-    "top-right": ("top", "right"),
-    "left": ("middle", "left"),
-    "right": ("middle", "right"),
-    "bottom-left": ("bottom", "left"),
-    "bottom": ("bottom", "center"),
-    "bottom-right": ("bottom", "right"),
-}
-POSITIONS = tuple(_ANCHORS)
-GB_MIN_RATIO = 0.05  # GB 45438 §5.2: glyph height >= 5 % of the shortest side
 MIN_BOX_OPACITY = 0.6  # white on 60 % black over white: contrast 5.7:1, above WCAG's 4.5:1
 INK_THRESHOLD = 128  # a pixel belongs to a glyph at >= 50 % coverage
 BUNDLED_FONT = Path(__file__).resolve().parent.parent / "fonts" / "LabelSansSC-Bold.otf"
@@ -421,7 +408,7 @@ def draw_caption(
     margin = max(1, round(style.margin_ratio * shortest))
     lay = _fit(style, w, h, margin)
     font = load_font(lay.font_size, style.font_path)
-    anchor = _ANCHORS[style.position]
+    anchor = ANCHORS[style.position]
     mask = _text_mask(lay, font, anchor[1])
     x0, y0 = _origin(anchor, lay.size, image.size, margin)
     box = (x0, y0, x0 + lay.size[0], y0 + lay.size[1])

@@ -18,7 +18,10 @@ import unicodedata
 from ..errors import InvalidLabel
 
 __all__ = [
+    "ANCHORS",
     "DEFAULT_TEXT",
+    "GB_MIN_RATIO",
+    "POSITIONS",
     "PRESETS",
     "check_wording",
     "has_both_elements",
@@ -104,3 +107,18 @@ def resolve_text(text_or_preset: str | None = None) -> str:
         return PRESETS[text_or_preset]
     check_wording(text_or_preset)
     return text_or_preset
+
+
+# position -> (vertical, horizontal) anchor; the horizontal part also aligns wrapped lines.
+ANCHORS = {
+    "top-left": ("top", "left"),
+    "top": ("top", "center"),
+    "top-right": ("top", "right"),
+    "left": ("middle", "left"),
+    "right": ("middle", "right"),
+    "bottom-left": ("bottom", "left"),
+    "bottom": ("bottom", "center"),
+    "bottom-right": ("bottom", "right"),
+}
+POSITIONS = tuple(ANCHORS)
+GB_MIN_RATIO = 0.05  # GB 45438 §5.2: glyph height >= 5 % of the shortest side
