@@ -1,0 +1,174 @@
+"""Invisible image watermark: round trip, robustness, keys, false positives, API edges."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from aigc_tag.errors import AigcTagError, UnsupportedFormat
+from aigc_tag.watermark import ecc
+from aigc_tag.watermark.image import Detection, detect, embed
+from aigc_tag.watermark.keys import WatermarkKey
+from aigc_tag.watermark.payload import Payload
+
+BITS = Payload.for_label("AIGC-Tag test producer", "produce-0001").to_bits()
+
+
+def _photo_like(size: int, seed: int) -> np.ndarray:
+    """Smooth shapes plus texture: a stand-in for a natural photo, deterministic."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    base = np.stack([110 + 70 * xx, 90 + 90 * yy, 150 - 50 * xx * yy], -1)
+    shapes = np.zeros((size, size), np.float32)
+    for _ in range(12):
+        cx, cy = rng.integers(0, size, 2)
+        radius = int(rng.integers(size // 20, size // 4))
+        cv2.circle(shapes, (int(cx), int(cy)), radius, float(rng.uniform(-50, 50)), -1)
+    texture = cv2.GaussianBlur(rng.normal(0, 14, (size, size)).astype(np.float32), (0, 0), 1.2)
+    img = base + (cv2.GaussianBlur(shapes, (0, 0), 2) + texture)[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return _photo_like(512, 1)
+
+
+@pytest.fixture(scope="module")
+def marked(photo: np.ndarray) -> np.ndarray:
+    return embed(photo, BITS)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * math.log10(255.0**2 / mse)
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    return np.array(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _assert_payload(det: Detection) -> None:
+    assert det.detected, det.to_json()
+    assert det.p_value <= 1e-6
+    assert np.array_equal(det.payload_bits, BITS)
+
+
+def test_round_trip(marked: np.ndarray) -> None:
+    det = detect(marked)
+    _assert_payload(det)
+    assert det.geometry["offset"] == [0, 0]
+    assert det.geometry["scale"] == pytest.approx(1.0)
+    json.dumps(det.to_json())
+
+
+def test_embed_keeps_shape_dtype_and_quality(photo: np.ndarray, marked: np.ndarray) -> None:
+    assert marked.shape == photo.shape and marked.dtype == np.uint8
+    assert 38.0 <= _psnr(photo, marked) <= 48.0  # flat parts are capped: above target
+    diff = marked.astype(int) - photo.astype(int)
+    # Luma-only: the same change on R, G and B wherever no channel clipped.
+    inside = (photo > 3).all(-1) & (photo < 252).all(-1)
+    assert np.abs(diff[..., 0] - diff[..., 1])[inside].max() <= 1
+
+
+def test_gray_and_rgba(photo: np.ndarray) -> None:
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    out = embed(gray, BITS)
+    assert out.shape == gray.shape and out.dtype == np.uint8
+    _assert_payload(detect(out))
+    alpha = np.random.default_rng(2).integers(0, 256, photo.shape[:2], dtype=np.uint8)
+    rgba = np.dstack([photo, alpha])
+    out = embed(rgba, BITS)
+    assert out.shape == rgba.shape
+    assert np.array_equal(out[..., 3], alpha)
+
+
+def test_jpeg_q50_survives(marked: np.ndarray) -> None:
+    _assert_payload(detect(_jpeg(marked, 50)))
+
+
+def test_crop_and_rescale_survive(marked: np.ndarray) -> None:
+    crop = marked[37 : 37 + 420, 61 : 61 + 430]
+    det = detect(crop)
+    _assert_payload(det)
+    assert det.geometry["offset"] == [(-37) % 128, (-61) % 128]
+    small = cv2.resize(marked, (410, 410), interpolation=cv2.INTER_AREA)
+    det = detect(small)
+    _assert_payload(det)
+    assert det.geometry["scale"] == pytest.approx(0.8, abs=0.01)
+
+
+def test_key_separation(photo: np.ndarray) -> None:
+    key_a, key_b = WatermarkKey.private("alpha secret"), WatermarkKey.private(b"beta secret")
+    marked_a = embed(photo, BITS, key=key_a)
+    _assert_payload(detect(marked_a, key=key_a))
+    assert not detect(marked_a, key=key_b).detected
+    assert not detect(marked_a).detected  # the public key does not read a private mark
+    assert WatermarkKey.private("aigc-tag public watermark key v1") != WatermarkKey.public()
+    assert "secret" not in repr(key_a) or "alpha" not in repr(key_a)
+
+
+def _unmarked_images() -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    images = [_photo_like(int(s), 100 + i) for i, s in enumerate(rng.integers(200, 420, 10))]
+    images += [np.full((300, 400, 3), v, np.uint8) for v in (0, 17, 128, 255)]
+    images += [rng.integers(0, 256, (256, 320, 3), dtype=np.uint8) for _ in range(4)]
+    ramp = np.linspace(0, 255, 384, dtype=np.float32)
+    images += [np.dstack([np.tile(ramp, (256, 1))] * 3).astype(np.uint8)]
+    text = np.full((300, 500), 255, np.uint8)
+    for row in range(20, 300, 28):
+        cv2.putText(text, "AI generated 0123 lorem", (5, row), 0, 0.8, 0, 2)
+    images += [text, cv2.resize(text, (640, 384)), _jpeg(_photo_like(384, 99), 60)]
+    images += [np.full((300, 300, 3), 128, np.uint8) + _checker(300)]
+    return images
+
+
+def _checker(size: int) -> np.ndarray:
+    # Periodic content with the tile's own period must not look like a mark.
+    yy, xx = np.mgrid[0:size, 0:size]
+    return (((yy // 4 + xx // 4) % 2) * 20 + ((xx // 128) % 2) * 10)[..., None].astype(np.uint8)
+
+
+def test_no_false_detection_on_unmarked_images() -> None:
+    for img in _unmarked_images():
+        det = detect(img)
+        assert not det.detected
+        assert det.payload_bits is None
+        assert 0.0 <= det.p_value <= 1.0
+
+
+def test_wrong_crc_is_rejected(photo: np.ndarray) -> None:
+    bad = BITS.copy()
+    bad[-1] ^= 1  # a valid-looking word whose CRC-16 fails
+    assert Payload.from_bits(bad) is None
+    det = detect(embed(photo, bad))
+    assert not det.detected and det.payload_bits is None
+    assert det.geometry["crc_ok"] is False
+
+
+def test_too_small_raises_and_tiny_detect_does_not() -> None:
+    with pytest.raises(UnsupportedFormat) as info:
+        embed(np.zeros((100, 400, 3), np.uint8), BITS)
+    assert isinstance(info.value, (AigcTagError, ValueError))
+    for shape in ((16, 16, 3), (20, 600), (47, 47, 4)):
+        det = detect(np.zeros(shape, np.uint8))
+        assert not det.detected and "reason" in det.geometry
+    with pytest.raises(ValueError):
+        embed(np.zeros((200, 200, 3), np.uint8), BITS[:32])
+
+
+def test_ecc_corrects_soft_errors() -> None:
+    rng = np.random.default_rng(3)
+    coded = ecc.encode(BITS)
+    assert coded.size == ecc.coded_length(64) == 216
+    soft = (coded * 2.0 - 1.0) + rng.normal(0, 0.8, coded.size)
+    assert np.mean((soft > 0) != coded) > 0.05  # the channel really flips bits
+    assert np.array_equal(ecc.decode(soft), BITS)
