@@ -1,11 +1,14 @@
 """The image tagger: composes the layers, each done by its own module.
 
-explicit caption (visible/) -> [watermark, later] -> metadata label (the format's carrier).
-Pixels are re-encoded only when a caption is drawn; metadata-only tagging is a container edit.
+explicit caption (visible/) -> invisible watermark (watermark/) -> metadata label (the carrier).
+Caption and watermark share one decode/re-encode pass; metadata-only tagging is a container edit.
+Both pixel layers work on the picture as the viewer sees it (EXIF orientation applied), which is
+also how platforms re-encode it, and the frames are turned back before encoding.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .carriers import Carrier
@@ -15,54 +18,86 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from .visible.caption import CaptionPlacement
+    from .watermark.keys import WatermarkKey
+    from .watermark.payload import Payload
 
 
-def apply_layers(
-    data: bytes,
-    carrier: Carrier,
-    label: AIGCLabel,
-    *,
-    visible: bool,
-    metadata: bool,
-    text: str,
-    position: str,
-) -> tuple[bytes, list[str], CaptionPlacement | None]:
-    """Run the enabled layers on image bytes; returns new bytes, layer names, caption geometry."""
+@dataclass
+class ImageLayers:
+    """What to apply to one image, and what was applied."""
+
+    visible: bool
+    watermark: bool
+    metadata: bool
+    text: str
+    position: str
+    watermark_key: WatermarkKey | None = None
+    applied: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    caption: CaptionPlacement | None = None
+    payload: Payload | None = None
+
+
+def apply_layers(data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLayers) -> bytes:
+    """Run the enabled layers on image bytes and return the new bytes (``plan`` records them)."""
     from .visible.inspect import declaration
 
-    layers: list[str] = []
-    placement: CaptionPlacement | None = None
     extra: dict[str, str] = {}
-    if visible:
-        data, placement, shown_size = _burn_caption(data, carrier, text, position)
-        # Declared in XMP so that verify can check the caption on the pixels later.
-        extra["Caption"] = declaration(placement.to_json(), shown_size)
-        layers.append("visible")
-    if metadata:
+    if plan.watermark:
+        plan.watermark = _watermark_possible(data, carrier, plan)
+    if plan.visible or plan.watermark:
+        data, shown_size = _pixel_pass(data, carrier, label, plan)
+        if plan.caption is not None:
+            # Declared in XMP so that verify can check the caption on the pixels later.
+            extra["Caption"] = declaration(plan.caption.to_json(), shown_size)
+    if plan.metadata:
         data = carrier.write_label(data, label.to_json(), extra)
-        layers.append("metadata")
-    return data, layers, placement
+        plan.applied.append("metadata")
+    return data
 
 
-def _burn_caption(
-    data: bytes, carrier: Carrier, text: str, position: str
-) -> tuple[bytes, CaptionPlacement, tuple[int, int]]:
+def _watermark_possible(data: bytes, carrier: Carrier, plan: ImageLayers) -> bool:
+    from .imaging import open_header
+    from .watermark.image import MIN_EMBED_SIDE
+    from .watermark.layer import can_hold
+
+    header = open_header(data)
+    reason = can_hold(carrier.name, header.mode)
+    if reason is None and min(header.size) < MIN_EMBED_SIDE:
+        reason = f"the image is {header.size[0]}x{header.size[1]}, below {MIN_EMBED_SIDE} px"
+    if reason:
+        plan.warnings.append(f"watermark not embedded: {reason}")
+        return False
+    return True
+
+
+def _pixel_pass(
+    data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLayers
+) -> tuple[bytes, tuple[int, int]]:
     from .visible.caption import CaptionStyle, draw_caption
+    from .watermark.layer import mark_frame
+    from .watermark.payload import Payload
 
-    style = CaptionStyle(text=text, position=position)
-    placements: list[tuple[CaptionPlacement, tuple[int, int]]] = []
+    style = CaptionStyle(text=plan.text, position=plan.position) if plan.visible else None
+    if plan.watermark:
+        plan.payload = Payload.for_label(label.ContentProducer, label.ProduceID)
     to_display, to_stored = _orientation_transforms(data)
+    sizes: list[tuple[int, int]] = []
 
     def draw(frame: Image.Image) -> Image.Image:
-        # Draw where the viewer sees the corner: EXIF-rotated photos are stored sideways.
         shown = frame.transpose(to_display) if to_display is not None else frame
-        captioned, where = draw_caption(shown, style)
-        placements.append((where, shown.size))
-        return captioned.transpose(to_stored) if to_stored is not None else captioned
+        sizes.append(shown.size)
+        if style is not None:
+            shown, where = draw_caption(shown, style)
+            plan.caption = plan.caption or where
+        if plan.payload is not None:
+            shown = mark_frame(shown, plan.payload, plan.watermark_key)
+        return shown.transpose(to_stored) if to_stored is not None else shown
 
     out = carrier.reencode(data, draw)
-    where, size = placements[0]
-    return out, where, size
+    plan.applied += [name for name, on in (("visible", plan.visible), ("watermark", plan.watermark))
+                     if on]  # fmt: skip
+    return out, sizes[0]
 
 
 # EXIF Orientation -> (stored-to-display transpose, its inverse).

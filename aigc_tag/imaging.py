@@ -16,6 +16,20 @@ from .errors import CorruptContainer, LimitExceeded, UnsupportedFormat
 MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 
 
+_HEIF_READY = False
+
+
+def _heif_opener(data: bytes) -> None:
+    """Teach Pillow HEIC/AVIF (pillow-heif) the first time such a file shows up."""
+    global _HEIF_READY
+    if _HEIF_READY or data[4:8] != b"ftyp":
+        return
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    _HEIF_READY = True
+
+
 @contextmanager
 def _pillow_errors(action: str) -> Iterator[None]:
     """Pillow's many exception types, converted to ours at this one boundary."""
@@ -33,6 +47,7 @@ def _pillow_errors(action: str) -> Iterator[None]:
 
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open and fully load image bytes, refusing decompression bombs before decoding pixels."""
+    _heif_opener(data)
     with _pillow_errors("decode image"):
         im = Image.open(io.BytesIO(data))
         w, h = im.size
@@ -46,5 +61,15 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
 def open_header(data: bytes) -> Image.Image:
     """Open image bytes lazily (header and metadata only, no pixel decoding)."""
+    _heif_opener(data)
     with _pillow_errors("read image header"):
         return Image.open(io.BytesIO(data))
+
+
+def open_display(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """The picture as a viewer shows it: decoded, first frame, EXIF orientation applied."""
+    from PIL import ImageOps
+
+    image = open_image(data, max_pixels=max_pixels)
+    with _pillow_errors("apply EXIF orientation"):
+        return ImageOps.exif_transpose(image)

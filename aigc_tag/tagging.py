@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from .visible.caption import CaptionPlacement
+    from .watermark.keys import WatermarkKey
 
 __all__ = ["TagResult", "Tagger", "validate_producer"]
 
@@ -38,6 +39,7 @@ class TagResult:
     label: AIGCLabel
     layers: list[str]
     caption: CaptionPlacement | None = None
+    watermark_payload: str | None = None  # hex of the 64 raw bits, when the mark was embedded
     output: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -49,6 +51,7 @@ class TagResult:
             "label": self.label.as_dict(),
             "layers": self.layers,
             "caption": self.caption.to_json() if self.caption else None,
+            "watermark_payload": self.watermark_payload,
             "warnings": self.warnings,
         }
 
@@ -91,11 +94,14 @@ class Tagger:
         text: str | None = None,
         position: str = "bottom-right",
         visible: bool = True,
+        watermark: bool = True,
         metadata: bool = True,
         label: str = "1",
         break_c2pa: bool = False,
+        watermark_key: WatermarkKey | str | bytes | None = None,
     ) -> None:
         from .visible.wording import resolve_text
+        from .watermark.layer import as_key
 
         self.warnings = validate_producer(producer)
         if position not in POSITIONS:
@@ -106,6 +112,8 @@ class Tagger:
         self.text = resolve_text(text)
         self.position = position
         self.visible = visible
+        self.watermark = watermark
+        self.watermark_key = as_key(watermark_key)
         self.metadata = metadata
         self.label_value = label
         self.break_c2pa = break_c2pa
@@ -141,17 +149,20 @@ class Tagger:
             raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
         if not carrier.can_write:
             raise UnsupportedFormat(f"{name}: writing {carrier.name} is not supported")
-        out, layers, caption = image_layers.apply_layers(
-            data,
-            carrier,
-            label,
+        plan = image_layers.ImageLayers(
             visible=self.visible,
+            watermark=self.watermark,
             metadata=self.metadata,
             text=self.text,
             position=self.position,
+            watermark_key=self.watermark_key,
         )
-        result = TagResult(name, carrier.name, label, layers, caption, warnings=list(self.warnings))
-        self._self_check(out, carrier, label, name)
+        out = image_layers.apply_layers(data, carrier, label, plan)
+        result = TagResult(name, carrier.name, label, plan.applied, plan.caption)
+        result.warnings = plan.warnings  # per file; settings warnings stay on Tagger.warnings
+        self._self_check(out, carrier, label, plan, result)
+        if "watermark" in result.layers and plan.payload is not None:
+            result.watermark_payload = plan.payload.hex()
         return out, result
 
     def tag_file(
@@ -221,19 +232,45 @@ class Tagger:
                 "anyway; re-signing with the old manifest as ingredient is not available yet"
             )
 
-    def _self_check(self, out: bytes, carrier: Carrier, label: AIGCLabel, name: str) -> None:
-        """Read the output back with the same readers verify uses: exactly our label, once, and
-        the caption where we drew it. Cheaper than a full verify (no checks, no C2PA)."""
+    def _self_check(
+        self, out: bytes, carrier: Carrier, label: AIGCLabel, plan: Any, result: TagResult
+    ) -> None:
+        """Read the output back with the readers verify uses: exactly our label, once; the caption
+        where we drew it; the watermark payload. Cheaper than a full verify (no checks, no C2PA).
+
+        A missing label or caption fails the file. A watermark that does not read back (a very
+        flat picture, say) is reported as a warning and left out of ``layers``: the other layers
+        are still right.
+        """
+        name = result.source
         if self.metadata:
             fields = [f.parsed.fields for f in carrier.read_labels(out)]
             if fields != [label.as_dict()]:
                 raise AigcTagError(
                     f"{name}: self-check failed: the written label does not read back exactly once"
                 )
-        if self.visible and self.metadata:
+        check_caption = plan.caption is not None and self.metadata
+        if not (check_caption or "watermark" in result.layers):
+            return
+        from .imaging import open_display
+
+        shown = open_display(out)
+        if check_caption:
             from .visible.inspect import inspect_declared_caption
             from .xmp import aigctag_properties
 
             declared = aigctag_properties(carrier.read_xmp(out) or b"").get("Caption", "")
-            if not inspect_declared_caption(out, declared).found:
+            if not inspect_declared_caption(shown, declared).found:
                 raise AigcTagError(f"{name}: self-check failed: the caption does not read back")
+        if "watermark" in result.layers:
+            import numpy as np
+
+            from .watermark.layer import read_mark
+
+            found = read_mark(shown, self.watermark_key)
+            if not found.detected or not np.array_equal(found.payload_bits, plan.payload.to_bits()):
+                result.layers.remove("watermark")
+                result.warnings.append(
+                    "watermark embedded but not detectable in the output (too flat or too small "
+                    "a picture); the other layers are in place"
+                )

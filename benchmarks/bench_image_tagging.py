@@ -6,8 +6,9 @@
    gives each file its own ProduceID. Rows: aigc-tag in one process (the library) and as the CLI
    with ``-j`` = all cores; exiftool as one process (the anchor) and as one process per core
    (the argfile split), so ratios can be read on equal cores. Files/s, median of R rounds.
-2. Full tagging (visible caption + metadata) of one JPEG at 1, 12 and 48 MP: seconds per file
-   (median of R runs) and peak RSS of a fresh process that tags it once.
+2. Full tagging of one JPEG at 1, 12 and 48 MP, with and without the watermark (caption +
+   metadata, and the default caption + watermark + metadata): seconds per file (median of R runs,
+   self-check included) and peak RSS of a fresh process.
 
 Prints Markdown tables. The machine is shared and noisy: medians, and the anchor runs in the same
 round as us.
@@ -78,7 +79,7 @@ def label_json() -> str:
 def run_ours(inputs: list[Path], outdir: Path) -> float:
     from aigc_tag import Tagger
 
-    tagger = Tagger(PRODUCER, visible=False)
+    tagger = Tagger(PRODUCER, visible=False, watermark=False)
     start = time.perf_counter()
     for src in inputs:
         tagger.tag_file(src, outdir / src.name)
@@ -87,7 +88,7 @@ def run_ours(inputs: list[Path], outdir: Path) -> float:
 
 def run_cli(src_dir: Path, outdir: Path, jobs: int) -> float:
     cmd = [sys.executable, "-m", "aigc_tag", "tag", str(src_dir), "-o", str(outdir),
-           "--producer", PRODUCER, "--no-visible", "-j", str(jobs)]  # fmt: skip
+           "--producer", PRODUCER, "--no-visible", "--no-watermark", "-j", str(jobs)]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -155,7 +156,7 @@ def _check_exiftool_reads_ours(work: Path, src: Path, config: Path) -> None:
     from aigc_tag import Tagger
 
     out = work / "check.jpg"
-    Tagger(PRODUCER, visible=False).tag_file(src, out)
+    Tagger(PRODUCER, visible=False, watermark=False).tag_file(src, out)
     got = subprocess.run(
         ["exiftool", "-config", str(config), "-j", "-XMP-TC260:AIGC", str(out)],
         capture_output=True,
@@ -170,7 +171,7 @@ import sys, time, statistics, resource
 from aigc_tag import Tagger
 data = open(sys.argv[1], 'rb').read()
 runs = int(sys.argv[2])
-tagger = Tagger('{producer}')
+tagger = Tagger('{producer}', watermark=sys.argv[3] == 'wm')
 times = []
 for _ in range(runs):
     t = time.perf_counter(); tagger.tag_bytes(data); times.append(time.perf_counter() - t)
@@ -180,23 +181,28 @@ print(statistics.median(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 
 def bench_full(sizes: list[tuple[str, int, int]], runs: int, work: Path) -> list[str]:
     rows = [
-        "| full tagging (caption + metadata), JPEG | s/file (median) | files/s | peak RSS |",
-        "|---|---|---|---|",
+        "| full tagging of one JPEG | layers | s/file (median) | files/s | peak RSS |",
+        "|---|---|---|---|---|",
     ]
     for name, w, h in sizes:
         path = work / f"full-{name}.jpg"
         path.write_bytes(make_jpeg(w, h, 3))
-        code = CHILD.format(producer=PRODUCER)
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(path), str(runs)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        secs, rss_kib = float(out[0]), int(out[1])
-        rows.append(
-            f"| {name} ({w}×{h}) | {secs:.3f} | {1 / secs:.1f} | {rss_kib / 1024:.0f} MiB |"
-        )
+        for mode, layers in (
+            ("nowm", "caption + metadata"),
+            ("wm", "caption + watermark + metadata"),
+        ):
+            code = CHILD.format(producer=PRODUCER)
+            out = subprocess.run(
+                [sys.executable, "-c", code, str(path), str(runs), mode],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            secs, rss_kib = float(out[0]), int(out[1])
+            rows.append(
+                f"| {name} ({w}×{h}) | {layers} | {secs:.3f} | {1 / secs:.1f} | "
+                f"{rss_kib / 1024:.0f} MiB |"
+            )
     return rows
 
 

@@ -39,13 +39,14 @@ def xmp_packet(body: str) -> str:
 
 
 def test_our_own_output_is_compliant():
-    data = aigc_tag.tag_bytes(encode(photo(), "PNG"), producer=PRODUCER, visible=False)
+    data = aigc_tag.tag_bytes(encode(photo(), "PNG"), producer=PRODUCER)
     report = verify_bytes(data)
     assert report.verdict is Verdict.COMPLIANT, report.to_json()
     assert report.metadata_label["ProduceID"] and report.metadata_label["carrier"]
     ids = [c.id for c in report.checks]
     assert ids[:12] == [f"M{i:02d}" for i in range(1, 13)]
-    assert all(c.outcome in (Outcome.PASS, Outcome.SKIP) for c in report.checks)
+    assert {"X-I1", "X-I2", "X-I3", "X-I4", "W01", "W02"} <= set(ids)
+    assert all(c.outcome in (Outcome.PASS, Outcome.SKIP) for c in report.checks), report.checks
     assert report.evidence["iptc_digital_source_type"][0].endswith("trainedAlgorithmicMedia")
 
 
@@ -183,7 +184,9 @@ def test_exit_code_is_most_severe(verdicts, code):
 
 
 def test_report_json_has_the_documented_keys():
-    data = aigc_tag.tag_bytes(encode(photo(), "PNG"), producer=PRODUCER, visible=False)
+    data = aigc_tag.tag_bytes(
+        encode(photo(), "PNG"), producer=PRODUCER, visible=False, watermark=False
+    )
     obj = json.loads(verify_bytes(data).to_json_line())
     for key in (
         "path",
@@ -244,3 +247,22 @@ def test_caption_survives_recompression_and_resize_is_reported():
     resized = encode(tagged.resize((240, 180)), "JPEG", quality=90, xmp=packet)
     report = verify_bytes(resized)
     assert outcomes(report)["X-I1"] == "warn" and "size" in report.visible_label["error"]
+
+
+def test_watermark_outlives_the_stripped_label_and_a_changed_label_is_flagged():
+    import io as _io
+
+    out = aigc_tag.tag_bytes(encode(photo(512, 384, seed=9), "PNG"), producer=PRODUCER,
+                             produce_id="wm-1")  # fmt: skip
+    stripped = encode(Image.open(_io.BytesIO(out)).convert("RGB"), "JPEG", quality=60)
+    report = verify_bytes(stripped)
+    assert report.verdict is Verdict.NOT_FOUND and report.metadata_label is None
+    assert outcomes(report)["W01"] == "pass" and outcomes(report)["W02"] == "warn"
+    assert (
+        report.watermark["payload"]["serial"]
+        == aigc_tag.watermark.payload.Payload.for_label(PRODUCER, "wm-1").serial
+    )
+    relabelled = aigc_tag.tag_bytes(out, producer=PRODUCER, produce_id="other", visible=False,
+                                    watermark=False)  # fmt: skip
+    assert outcomes(verify_bytes(relabelled))["W02"] == "warn"
+    assert outcomes(verify_bytes(out))["W02"] == "pass"

@@ -25,6 +25,19 @@ def jobs_option(help_text: str = "Worker processes."):
     )
 
 
+def watermark_key_option():
+    """``--watermark-key-file``: a private watermark key, read from a file (or the environment)
+    so the secret never appears in a process list or a log."""
+    return click.option(
+        "--watermark-key-file",
+        "watermark_key",
+        type=click.File("r"),
+        envvar="AIGC_TAG_WATERMARK_KEY_FILE",
+        help="File holding a private watermark key (default: the public key any aigc-tag reads).",
+        callback=lambda ctx, param, fh: fh.read().strip() if fh else None,
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     """One input file and where its output goes (relative to OUTDIR)."""

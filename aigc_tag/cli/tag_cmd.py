@@ -13,7 +13,7 @@ import click
 from ..carriers import sniff
 from ..errors import AigcTagError, UnsupportedFormat
 from ..tagging import POSITIONS, Tagger
-from .batch import Job, discover, jobs_option, run_parallel
+from .batch import Job, discover, jobs_option, run_parallel, watermark_key_option
 
 
 def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
@@ -89,6 +89,8 @@ def _name_file(message: str, src: Path) -> str:
 )
 @click.option("--position", type=click.Choice(POSITIONS), default="bottom-right", show_default=True)
 @click.option("--no-visible", is_flag=True, help="Do not draw the visible caption.")
+@click.option("--no-watermark", is_flag=True, help="Do not embed the invisible watermark.")
+@watermark_key_option()
 @click.option("--no-metadata", is_flag=True, help="Do not write the metadata label.")
 @click.option(
     "--break-c2pa",
@@ -107,6 +109,8 @@ def tag(
     text: str | None,
     position: str,
     no_visible: bool,
+    no_watermark: bool,
+    watermark_key: str | None,
     no_metadata: bool,
     break_c2pa: bool,
     jobs: int,
@@ -118,13 +122,15 @@ def tag(
     """  # noqa: D301
     if (outdir is None) == (not in_place):
         raise click.UsageError("give exactly one of -o/--output DIR and --in-place")
-    if no_visible and no_metadata:
-        raise click.UsageError("--no-visible and --no-metadata together leave nothing to do")
+    if no_visible and no_metadata and no_watermark:
+        raise click.UsageError("--no-visible, --no-watermark and --no-metadata leave nothing to do")
     settings = dict(
         producer=producer,
         text=text,
         position=position,
         visible=not no_visible,
+        watermark=not no_watermark,
+        watermark_key=watermark_key,
         metadata=not no_metadata,
         label=label_value,
         break_c2pa=break_c2pa,
@@ -169,7 +175,9 @@ def _report(outcome: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(outcome, ensure_ascii=False))
     if outcome["status"] == "failed":
         click.echo(f"aigc-tag: error: {outcome['message']}", err=True)
-    elif outcome["status"] == "tagged" and not as_json:
+    for warning in outcome.get("result", {}).get("warnings", []):
+        click.echo(f"aigc-tag: warning: {outcome['src']}: {warning}", err=True)
+    if outcome["status"] == "tagged" and not as_json:
         result = outcome["result"]
         click.echo(
             f"{result['output']}: {'+'.join(result['layers'])} "

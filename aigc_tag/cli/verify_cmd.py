@@ -9,19 +9,30 @@ import click
 
 from ..verify import Outcome, Report, exit_code_for
 from ..verify import verify as verify_file
-from .batch import Job, discover, jobs_option, run_parallel
+from .batch import Job, discover, jobs_option, run_parallel, watermark_key_option
 
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
 
-def _verify_one(args: tuple[Job, bool, str | None]) -> Report | None:
-    job, require_label, anchors = args
+def _verify_one(args: tuple[Job, bool, str | None, bool, str | None]) -> Report | None:
+    job, require_label, anchors, watermark, key_secret = args
     if job.from_walk:
         from .tag_cmd import _supported
 
         if not _supported(job.src):
             return None
-    return verify_file(job.src, require_label=require_label, trust_anchors_pem=anchors)
+    key = None
+    if key_secret:
+        from ..watermark.layer import as_key
+
+        key = as_key(key_secret)
+    return verify_file(
+        job.src,
+        require_label=require_label,
+        trust_anchors_pem=anchors,
+        watermark=watermark,
+        watermark_key=key,
+    )
 
 
 @click.command()
@@ -37,6 +48,8 @@ def _verify_one(args: tuple[Job, bool, str | None]) -> Report | None:
     type=click.File("r"),
     help="PEM file of C2PA trust anchors (root certificates).",
 )
+@click.option("--no-watermark", is_flag=True, help="Skip the watermark search (faster).")
+@watermark_key_option()
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
 @jobs_option()
 def verify(
@@ -44,6 +57,8 @@ def verify(
     as_json: bool,
     require_label: bool,
     trust_anchors,
+    no_watermark: bool,
+    watermark_key: str | None,
     verbose: bool,
     jobs: int,
 ) -> None:
@@ -53,7 +68,9 @@ def verify(
     2 usage or I/O error (the most severe across files wins).
     """
     anchors = trust_anchors.read() if trust_anchors else None
-    work = [(job, require_label, anchors) for job in discover(paths)]
+    work = [
+        (job, require_label, anchors, not no_watermark, watermark_key) for job in discover(paths)
+    ]
     reports: list[Report] = []
     for report in run_parallel(_verify_one, work, jobs=jobs, label="verifying"):
         if report is None:
@@ -83,6 +100,11 @@ def _print_human(report: Report, verbose: bool) -> None:
             f"  label: Label={label.get('Label')} ContentProducer="
             f"{label.get('ContentProducer')} ProduceID={label.get('ProduceID')} "
             f"in {label.get('carrier')}"
+        )
+    if report.watermark and report.watermark.get("payload"):
+        mark = report.watermark
+        click.echo(
+            f"  watermark: {mark['payload']['hex']} (p = {mark['p_value']:.1e}, {mark['key']} key)"
         )
     if report.c2pa:
         click.echo(

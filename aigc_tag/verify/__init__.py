@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..carriers import Carrier, Found, sniff
 from ..errors import AigcTagError
@@ -12,10 +13,17 @@ from .checks import (
     check_carrier,
     check_scanned,
     primary_label,
+    result,
     run_caption_checks,
     run_label_checks,
+    run_watermark_checks,
 )
 from .report import CheckResult, Outcome, Report, Verdict, compose_verdict, exit_code_for
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ..watermark.keys import WatermarkKey
 
 __all__ = [
     "CHECKS",
@@ -38,6 +46,8 @@ def verify(
     require_label: bool = False,
     trust_anchors_pem: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    watermark: bool = True,
+    watermark_key: WatermarkKey | None = None,
 ) -> Report:
     """Verify one file. I/O problems are reported in ``Report.error``, never raised."""
     path = Path(path)
@@ -50,7 +60,12 @@ def verify(
     except OSError as exc:
         return Report(path=str(path), error=f"cannot read: {exc.strerror or exc}")
     return verify_bytes(
-        data, name=str(path), require_label=require_label, trust_anchors_pem=trust_anchors_pem
+        data,
+        name=str(path),
+        require_label=require_label,
+        trust_anchors_pem=trust_anchors_pem,
+        watermark=watermark,
+        watermark_key=watermark_key,
     )
 
 
@@ -61,10 +76,13 @@ def verify_bytes(
     require_label: bool = False,
     trust_anchors_pem: str | None = None,
     c2pa: bool = True,
+    watermark: bool = True,
+    watermark_key: WatermarkKey | None = None,
 ) -> Report:
     """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03).
 
-    ``c2pa=False`` skips the C2PA manifest (the tagger's self-check has already looked)."""
+    ``c2pa=False`` skips the C2PA manifest; ``watermark=False`` skips the (slower) watermark
+    search; ``watermark_key`` reads a private mark instead of the public one."""
     report = Report(path=name)
     try:
         carrier = sniff(data[:64], name=name)
@@ -85,7 +103,11 @@ def verify_bytes(
         report.metadata_label = {**(primary.parsed.fields or {}), "carrier": primary.location}
     packet = _xmp_packet(carrier, data)
     report.evidence = _evidence(packet)
-    _visible(report, data, packet)
+    pixels = _Pixels(data) if carrier.media_type == "image" else None
+    if pixels is not None:
+        _visible(report, pixels, packet)
+        if watermark:
+            _watermark(report, pixels, watermark_key)
     if c2pa:
         report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
     report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
@@ -134,17 +156,53 @@ def _evidence(packet: bytes | None) -> dict:
     return {"iptc_digital_source_type": sources} if sources else {}
 
 
-def _visible(report: Report, data: bytes, packet: bytes | None) -> None:
+class _Pixels:
+    """The decoded picture, decoded once and only if a pixel check asks for it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._shown: Image.Image | None = None
+        self.error: str | None = None
+
+    def shown(self) -> Image.Image | None:
+        if self._shown is None and self.error is None:
+            from ..imaging import open_display
+
+            try:
+                self._shown = open_display(self.data)
+            except AigcTagError as exc:
+                self.error = str(exc)
+        return self._shown
+
+
+def _visible(report: Report, pixels: _Pixels, packet: bytes | None) -> None:
     """The explicit label, where aigc-tag declared the caption it drew (no OCR otherwise)."""
     from .. import xmp
-    from ..visible.inspect import inspect_declared_caption
+    from ..visible.inspect import CaptionEvidence, inspect_declared_caption
 
     declared = xmp.aigctag_properties(packet).get("Caption") if packet else None
     if not declared:
         return
-    evidence = inspect_declared_caption(data, declared)
+    shown = pixels.shown()
+    if shown is None:
+        evidence = CaptionEvidence({}, error=pixels.error)
+    else:
+        evidence = inspect_declared_caption(shown, declared)
     report.visible_label = evidence.to_json()
     report.checks += run_caption_checks(evidence)
+
+
+def _watermark(report: Report, pixels: _Pixels, key: WatermarkKey | None) -> None:
+    """The invisible mark: detected at FPR <= 1e-6 with a valid CRC, and whether it agrees."""
+    from ..watermark import layer
+
+    shown = pixels.shown()
+    if shown is None:
+        report.checks.append(result("W01", Outcome.ERROR, f"cannot decode pixels: {pixels.error}"))
+        return
+    detection = layer.read_mark(shown, key)
+    report.watermark = layer.report(detection, key)
+    report.checks += run_watermark_checks(report.watermark, report.metadata_label)
 
 
 def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, report: Report) -> dict | None:

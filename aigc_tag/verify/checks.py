@@ -112,6 +112,18 @@ CHECKS: dict[str, CheckSpec] = {
             "Is the caption legible (glyph/box contrast at least 4.5:1)?",
         ),
         CheckSpec(
+            "W01",
+            "I",
+            "Measures Art. 5 ¶2 (encouraged); EU AI Act Art. 50(2)",
+            "Does the content carry an invisible watermark (FPR <= 1e-6, CRC valid)?",
+        ),
+        CheckSpec(
+            "W02",
+            "W",
+            "GB 45438 §6.1 c) (one consistent label); EU CoP 1.1",
+            "Does the watermark payload agree with the metadata label (producer, ProduceID)?",
+        ),
+        CheckSpec(
             "M12",
             "W",
             "Measures Art. 6",
@@ -339,6 +351,32 @@ def _caption_contrast(evidence: CaptionEvidence) -> CheckResult:
         return result("X-I4", Outcome.SKIP, "contrast not measured")
     outcome = Outcome.PASS if evidence.contrast >= 4.5 else Outcome.WARN
     return result("X-I4", outcome, f"glyph/box contrast {evidence.contrast:.1f}:1")
+
+
+def run_watermark_checks(mark: dict, label: dict | None) -> list[CheckResult]:
+    """W01 (is there a mark) and W02 (does it agree with the metadata label)."""
+    payload = mark.get("payload")
+    if not payload:
+        message = f"no watermark at FPR <= 1e-6 with the {mark.get('key')} key"
+        return [result("W01", Outcome.INFO, message)]
+    found = result(
+        "W01",
+        Outcome.PASS,
+        f"watermark {payload['hex']} (score {mark['score']}, p = {mark['p_value']:.1e})",
+    )
+    if not label:
+        note = "the metadata label is missing (stripped?): look the serial up in the ledger"
+        return [found, result("W02", Outcome.WARN, note)]
+    from ..watermark.payload import Payload
+
+    expected = Payload.for_label(label.get("ContentProducer", ""), label.get("ProduceID", ""))
+    if expected.hex() == payload["hex"]:
+        return [found, result("W02", Outcome.PASS, "payload matches ContentProducer/ProduceID")]
+    message = (
+        f"payload {payload['hex']} does not match the label's producer/ProduceID "
+        f"(expected {expected.hex()}): the label was changed or the mark belongs to other content"
+    )
+    return [found, result("W02", Outcome.WARN, message)]
 
 
 def _decoded(found: list[Found]) -> list[Found]:

@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import AigcTagError
-from ..imaging import open_image
 from .caption import CaptionStyle, draw_caption
 
 #: Correlation between the expected glyph mask and the pixels above which the caption is present.
@@ -61,8 +60,9 @@ def declaration(placement_json: dict, image_size: tuple[int, int]) -> str:
     return json.dumps({**placement_json, "image_size": list(image_size)}, ensure_ascii=False)
 
 
-def inspect_declared_caption(data: bytes, declared_json: str) -> CaptionEvidence:
-    """Compare a caption declaration with the image; never raises for bad input."""
+def inspect_declared_caption(shown: Image.Image, declared_json: str) -> CaptionEvidence:
+    """Compare a caption declaration with a decoded, display-oriented image (see
+    :func:`aigc_tag.imaging.open_display`); never raises for bad input."""
     try:
         declared = json.loads(declared_json)
         if not isinstance(declared, dict):
@@ -70,11 +70,6 @@ def inspect_declared_caption(data: bytes, declared_json: str) -> CaptionEvidence
     except ValueError as exc:
         return CaptionEvidence({}, error=f"caption declaration is not JSON: {exc}")
     evidence = CaptionEvidence(declared)
-    try:
-        shown = ImageOps.exif_transpose(open_image(data))
-    except AigcTagError as exc:
-        evidence.error = str(exc)
-        return evidence
     evidence.image_size = shown.size
     evidence.size_matches = list(shown.size) == list(declared.get("image_size", []))
     if not evidence.size_matches:
