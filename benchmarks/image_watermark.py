@@ -62,6 +62,7 @@ import math
 import multiprocessing
 import platform
 import sys
+import tempfile
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -87,6 +88,7 @@ THIRDPARTY = REPO.parent / "shared/samples/thirdparty/unsigned"
 RESULTS = REPO / "benchmarks/results/image_watermark.json"
 THIRDPARTY_EXT = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff"}
 PRODUCER = "001191110108MA01ABCDEN10001"
+FAKE_JSON = "image_watermark_fake.json"
 FPR = 1e-6
 QUICK_PHOTOS = ("astronaut", "coffee", "chelsea")
 QUICK_METHODS = ("aigc-tag", "dwtDct/64", "dwtDctSvd/64", "rivaGan/32", "blind/64")
@@ -520,8 +522,8 @@ def run_method(name: str, fake: bool, images, attacks, seed: int) -> dict:
     method = make_methods(fake)[name]
     try:
         method.setup()
-    except (MethodUnavailable, ImportError) as exc:
-        return {"method": name, "skipped": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - not installed, or an engine mid-edit
+        return {"method": name, "skipped": f"{type(exc).__name__}: {exc}"}
     started = time.time()
     qualities, records = [], []
     for i, (img_name, rgb) in enumerate(images, 1):
@@ -910,8 +912,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-mpix", type=float, default=math.inf, help="leave out larger images (all methods)"
     )
     parser.add_argument("--report", action="store_true", help="only print the tables of --json")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="results file")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help=f"results file (default {RESULTS.relative_to(REPO)}; a temp file "
+        "with --fake-engine, so the stand-in never overwrites real results)",
+    )
+    args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = Path(tempfile.gettempdir(), FAKE_JSON) if args.fake_engine else RESULTS
+    return args
 
 
 def main_sweep(args: argparse.Namespace) -> None:
@@ -978,6 +988,9 @@ def save_method(path: Path, section: str, method: str, entry: dict) -> None:
     """Store one method's results; other methods' earlier results in the section are kept."""
     data = load_json(path)
     methods = data.setdefault(section, {})
+    if "skipped" in entry and "records" in methods.get(method, {}):
+        print(f"> {method}: earlier results kept in {path}", file=sys.stderr)
+        return
     methods[method] = entry
     data[section] = {m: methods[m] for m in _method_order(methods)}
     write_json(path, data)
