@@ -674,16 +674,25 @@ def robustness_table(summaries: dict, attack_names: list[str]) -> str:
 
 
 def misses(records: list[dict]) -> list[str]:
-    """aigc-tag's marked decodes that were not detected or not exact, for the engine's developer."""
-    out = []
+    """aigc-tag's marked decodes that were not detected or not exact, grouped by image."""
+    by_image: dict[str, list[str]] = {}
     for r in records:
         if r["method"] == "aigc-tag" and r["marked"] and not (r["detected"] and r["exact"]):
-            acc = "no payload" if r.get("no_payload") else f"{r['correct']}/{r['nbits']} bits"
-            acc = "err" if r["error"] else acc
-            note = " (detected)" if r["detected"] else ""
-            note += f", p {r['p_value']:.3g}" if r["p_value"] is not None else ""
-            note += f" ({r['error']})" if r["error"] else ""
-            out.append(f"{r['attack']} / {r['image']}: {acc}{note}")
+            what = "no payload" if r.get("no_payload") else f"{r['correct']}/{r['nbits']} bits"
+            what = f"err: {r['error']}" if r["error"] else what
+            what += " (detected)" if r["detected"] else ""
+            what += f", p {r['p_value']:.2g}" if r["p_value"] is not None else ""
+            by_image.setdefault(r["image"], []).append(f"{r['attack']}: {what}")
+    applicable = {}
+    for r in records:
+        if r["method"] == "aigc-tag" and r["marked"]:
+            applicable[r["image"]] = applicable.get(r["image"], 0) + 1
+    out = []
+    for image, items in by_image.items():
+        if len(items) == applicable[image] and len({i.split(": ", 1)[1] for i in items}) == 1:
+            out.append(f"{image}: all {len(items)} attacks, {items[0].split(': ', 1)[1]}")
+        else:
+            out.append(f"{image}: {len(items)}/{applicable[image]}: " + "; ".join(items))
     return out
 
 
@@ -974,6 +983,7 @@ def main_robustness(args: argparse.Namespace) -> None:
                 "version": res["version"],
                 "wall_s": res["wall_s"],
                 **summarise(res, attacks),
+                "image_quality": res["quality"],
                 "records": res["records"],
             }
             print(f"> {name} done in {res['wall_s']:.0f} s", file=sys.stderr, flush=True)
@@ -1043,8 +1053,8 @@ def print_report(section: dict, only: list[str] | None = None) -> None:
     print(robustness_table(summaries, attack_names) + "\n")
     if "aigc-tag" in summaries:
         missed = misses(summaries["aigc-tag"]["records"])
-        print(f"### aigc-tag: {len(missed)} marked decodes not detected or not exact\n")
-        print("\n".join(f"- {m}" for m in missed[:100]) or "- none")
+        print("### aigc-tag: marked decodes not detected or not exact, by image\n")
+        print("\n".join(f"- {m}" for m in missed) or "- none")
         print()
     runs = "; ".join(
         f"{n}: {e['version']}, {e['wall_s']:.0f} s, {e['env']['date']}"
