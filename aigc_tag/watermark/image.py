@@ -57,7 +57,7 @@ MIN_DETECT_SIDE = 48
 P_THRESHOLD = 1e-6
 CRC_FALSE_ACCEPT = 2.0**-16
 PINELIS = 2.0 * math.e**3 / 9.0  # P(Rademacher sum >= t) <= PINELIS * Q(t)
-MAX_GEOMETRIES = 32  # geometry candidates the search may evaluate (Bonferroni factor)
+MAX_GEOMETRIES = 16  # geometry candidates the search may evaluate (Bonferroni factor)
 PILOT_GAIN = 0.6  # pilot chip amplitude relative to data chips: ~26 % of the chip energy
 N_TEMPLATE = 6
 TEMPLATE_RADII = (14.0, 24.0)  # cycles per tile
