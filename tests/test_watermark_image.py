@@ -106,6 +106,13 @@ def test_crop_and_rescale_survive(marked: np.ndarray) -> None:
     assert det.geometry["scale"] == pytest.approx(0.8, abs=0.01)
 
 
+def test_small_rotation_survives(marked: np.ndarray) -> None:
+    rot = cv2.getRotationMatrix2D((256, 256), 2.0, 1.0)
+    det = detect(cv2.warpAffine(marked, rot, (512, 512), borderMode=cv2.BORDER_REFLECT))
+    _assert_payload(det)
+    assert abs(det.geometry["rotation_deg"]) == pytest.approx(2.0, abs=0.3)
+
+
 def test_key_separation(photo: np.ndarray) -> None:
     key_a, key_b = WatermarkKey.private("alpha secret"), WatermarkKey.private(b"beta secret")
     marked_a = embed(photo, BITS, key=key_a)
@@ -168,6 +175,8 @@ def test_too_small_raises_and_tiny_detect_does_not() -> None:
         assert not det.detected and "reason" in det.geometry
     with pytest.raises(ValueError):
         embed(np.zeros((200, 200, 3), np.uint8), BITS[:32])
+    with pytest.raises(ValueError):
+        embed(np.zeros((200, 200, 3), np.uint8), BITS, target_psnr=70.0)
 
 
 def test_ecc_corrects_soft_errors() -> None:
