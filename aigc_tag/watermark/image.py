@@ -66,7 +66,7 @@ SEARCH_SIDE = 1024  # geometry search on at most this central square (embedding 
 COARSE_SIDE = 512  # first look at the template candidates on a smaller square
 SPECTRUM_PAD = 1.5  # zero-padding factor of the template periodogram (finer bins)
 SCALE_RANGE = (0.45, 1.8)
-ANGLE_RANGE_DEG = 6.0
+ANGLE_RANGE_DEG = 12.0
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
