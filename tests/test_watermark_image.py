@@ -155,6 +155,9 @@ def test_no_false_detection_on_unmarked_images() -> None:
         assert not det.detected
         assert det.payload_bits is None
         assert 0.0 <= det.p_value <= 1.0
+        # The pilot's Bonferroni p-value is conservative: unmarked images stay far from 1e-4.
+        assert det.geometry.get("pilot_p", 1.0) > 1e-4
+        json.dumps(det.to_json())
 
 
 def test_wrong_crc_is_rejected(photo: np.ndarray) -> None:
