@@ -113,6 +113,12 @@ def test_small_rotation_survives(marked: np.ndarray) -> None:
     assert abs(det.geometry["rotation_deg"]) == pytest.approx(2.0, abs=0.3)
 
 
+def test_mirror_survives(marked: np.ndarray) -> None:
+    det = detect(np.ascontiguousarray(marked[:, ::-1]))
+    _assert_payload(det)
+    assert det.geometry["mirrored"] is True
+
+
 def test_key_separation(photo: np.ndarray) -> None:
     key_a, key_b = WatermarkKey.private("alpha secret"), WatermarkKey.private(b"beta secret")
     marked_a = embed(photo, BITS, key=key_a)

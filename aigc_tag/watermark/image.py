@@ -425,6 +425,7 @@ def _mark(cap, tile, mse, shape) -> np.ndarray:
 class _Candidate:
     scale: float
     angle: float  # degrees
+    flip: bool = False  # mirrored left-right before scale and rotation
     z: float = -math.inf
     shift: tuple[int, int] = (0, 0)
     proj: np.ndarray | None = None
@@ -456,7 +457,22 @@ def _warp(x: np.ndarray, scale: float, angle: float, limit: int | None) -> np.nd
     return out
 
 
-def _evaluate(x: np.ndarray, cand: _Candidate, pat: _Pattern, limit: int | None) -> _Candidate:
+class _Views:
+    """The whitened image, and its mirror made only if a mirrored hypothesis comes up."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x, self._mirror = x, None
+
+    def get(self, flip: bool) -> np.ndarray:
+        if not flip:
+            return self.x
+        if self._mirror is None:
+            self._mirror = np.ascontiguousarray(self.x[:, ::-1])
+        return self._mirror
+
+
+def _evaluate(views: _Views, cand: _Candidate, pat: _Pattern, limit: int | None) -> _Candidate:
+    x = views.get(cand.flip)
     proj = _chip_projections(_fold(_warp(x, cand.scale, cand.angle, limit)), pat)
     z = _pilot_z(proj, pat)
     idx = np.unravel_index(int(np.argmax(z)), z.shape)
@@ -492,31 +508,44 @@ def _spectrum_ratio(luma: np.ndarray) -> tuple[np.ndarray, int, int]:
     return np.minimum(ratio, 25.0).astype(np.float32), fh, fw
 
 
-def _template_candidates(luma: np.ndarray, pat: _Pattern, count: int) -> list[_Candidate]:
-    """Scale/angle hypotheses: where the keyed template peaks moved in the spectrum."""
-    ratio, fh, fw = _spectrum_ratio(luma)
-    scales = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
-    angles = np.radians(np.arange(-ANGLE_RANGE_DEG, ANGLE_RANGE_DEG + 1e-9, 0.1))
+def _template_scores(ratio: np.ndarray, freqs: np.ndarray, scales, angles) -> np.ndarray:
+    """Matched filter: summed peak ratio at the template frequencies for each (scale, angle)."""
+    fh, fw = ratio.shape
     inv = (1.0 / (TILE * scales))[:, None]
     cos, sin = np.cos(angles)[None, :], np.sin(angles)[None, :]
     score = np.zeros((scales.size, angles.size), np.float32)
-    for fy, fx in pat.template_freqs:  # f_img = R(angle) f_emb / scale, in cycles/px
-        gx = (fx * cos - fy * sin) * inv
-        gy = (fx * sin + fy * cos) * inv
-        px = (gx * fw + fw // 2).astype(np.float32)
-        py = (gy * fh + fh // 2).astype(np.float32)
+    for fy, fx in freqs:  # f_img = R(angle) f_emb / scale, in cycles/px
+        px = ((fx * cos - fy * sin) * inv * fw + fw // 2).astype(np.float32)
+        py = ((fx * sin + fy * cos) * inv * fh + fh // 2).astype(np.float32)
         score += cv2.remap(ratio, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return score
+
+
+def _template_candidates(luma: np.ndarray, pat: _Pattern, count: int) -> list[_Candidate]:
+    """Scale/angle (and mirror) hypotheses: where the keyed template peaks moved.
+
+    A left-right mirror maps f to F f (F flips x); F R(a) f / s = R(-a) F f / s, so the mirrored
+    hypotheses are the same search with mirrored template frequencies and negated angles.
+    """
+    ratio, _, _ = _spectrum_ratio(luma)
+    scales = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
+    angles = np.radians(np.arange(-ANGLE_RANGE_DEG, ANGLE_RANGE_DEG + 1e-9, 0.1))
+    mirrored = pat.template_freqs * np.array([1.0, -1.0])
+    score = np.stack(
+        [_template_scores(ratio, f, scales, angles) for f in (pat.template_freqs, mirrored)]
+    )
     picks = []
     for _ in range(count):
-        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
-        if not np.isfinite(score[i, j]):
+        k, i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+        if not np.isfinite(score[k, i, j]):
             break
-        picks.append(_Candidate(float(scales[i]), float(math.degrees(angles[j]))))
-        score[max(i - 10, 0) : i + 11, max(j - 10, 0) : j + 11] = -np.inf
+        angle = math.degrees(angles[j])
+        picks.append(_Candidate(float(scales[i]), -angle if k else angle, flip=bool(k)))
+        score[k, max(i - 10, 0) : i + 11, max(j - 10, 0) : j + 11] = -np.inf
     return picks
 
 
-def _refine(x, best: _Candidate, pat: _Pattern, budget: int) -> tuple[_Candidate, int]:
+def _refine(views, best: _Candidate, pat: _Pattern, budget: int) -> tuple[_Candidate, int]:
     """Greedy local search of scale and angle around a candidate, driven by the pilot z.
 
     The template already gives scale to ~0.2 % and angle to ~0.1 deg; over a 1024 px fold
@@ -527,32 +556,34 @@ def _refine(x, best: _Candidate, pat: _Pattern, budget: int) -> tuple[_Candidate
     while improved and used + 4 <= budget:
         improved = False
         steps = ((1.0015, 0.0), (1 / 1.0015, 0.0), (1.0, 0.06), (1.0, -0.06))
-        for cand in [_Candidate(best.scale * ds, best.angle + da) for ds, da in steps]:
-            _evaluate(x, cand, pat, SEARCH_SIDE)
+        for ds, da in steps:
+            cand = _evaluate(
+                views, _Candidate(best.scale * ds, best.angle + da, best.flip), pat, SEARCH_SIDE
+            )
             used += 1
             if cand.z > best.z + 0.05:
                 best, improved = cand, True
     return best, used
 
 
-def _search(x: np.ndarray, luma: np.ndarray, pat: _Pattern) -> tuple[_Candidate, int]:
+def _search(views: _Views, luma: np.ndarray, pat: _Pattern) -> tuple[_Candidate, int]:
     """Find the geometry: identity first, then template candidates, then a local refinement.
 
     At most MAX_GEOMETRIES candidates are evaluated (the Bonferroni factor of the p-value).
     """
-    best = _evaluate(x, _Candidate(1.0, 0.0), pat, SEARCH_SIDE)
+    best = _evaluate(views, _Candidate(1.0, 0.0), pat, SEARCH_SIDE)
     used = 1
     if best.z >= 7.0:  # unmistakable: no rescale or rotation to undo
         return best, used
-    coarse = [_evaluate(x, c, pat, COARSE_SIDE) for c in _template_candidates(luma, pat, 4)]
+    coarse = [_evaluate(views, c, pat, COARSE_SIDE) for c in _template_candidates(luma, pat, 4)]
     used += len(coarse)
     if coarse:
         pick = max(coarse, key=lambda c: c.z)
-        pick = _evaluate(x, _Candidate(pick.scale, pick.angle), pat, SEARCH_SIDE)
+        pick = _evaluate(views, _Candidate(pick.scale, pick.angle, pick.flip), pat, SEARCH_SIDE)
         used += 1
         if pick.z > best.z:
             best = pick
-    best, more = _refine(x, best, pat, min(8, MAX_GEOMETRIES - used - 2))
+    best, more = _refine(views, best, pat, min(8, MAX_GEOMETRIES - used - 2))
     return best, used + more
 
 
@@ -592,9 +623,10 @@ def detect(image: np.ndarray, *, key: WatermarkKey | None = None) -> Detection:
         return _negative(f"image smaller than {MIN_DETECT_SIDE} px")
     pat = _pattern(resolve_key(key).secret)
     x = _whiten(luma)
-    best, used = _search(x, luma, pat)
+    views = _Views(x)
+    best, used = _search(views, luma, pat)
     if max(x.shape) / best.scale > SEARCH_SIDE:  # final measurement on the whole image
-        best = _evaluate(x, _Candidate(best.scale, best.angle), pat, None)
+        best = _evaluate(views, _Candidate(best.scale, best.angle, best.flip), pat, None)
     soft, _ = _bit_soft(best.proj, pat, best.shift)
     bits = ecc.decode(soft)
     crc_ok = Payload.from_bits(bits) is not None
@@ -605,6 +637,7 @@ def detect(image: np.ndarray, *, key: WatermarkKey | None = None) -> Detection:
         "scale": round(best.scale, 5),
         "rotation_deg": round(best.angle, 3),
         "offset": [int(best.shift[0]), int(best.shift[1])],
+        "mirrored": best.flip,
         "pilot_p": pilot_p,
         "crc_ok": crc_ok,
         "candidates": used,
