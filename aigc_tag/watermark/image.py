@@ -18,8 +18,10 @@ Design (spec watermark-image-video.md section 9, with the changes measurements a
   sets one gain per coded bit so that every bit ends with the same margin.
 * **Detection (blind).** Whiten the luma (high-pass / local RMS), fold it modulo the tile, and
   cross-correlate with the pilot by FFT: the peak gives the tile phase. If the identity geometry
-  is not unmistakable, the template proposes (scale, angle) candidates, the pilot picks the best
-  and a short local search refines it. Then soft Viterbi, then the payload CRC.
+  is not unmistakable, the template proposes (scale 0.45-1.8, angle +/-12 deg, left-right
+  mirror) candidates, the pilot picks the best and a short local search refines it. Then soft
+  Viterbi, then the payload CRC. Out of reach: larger rotations, aspect-ratio changes,
+  perspective, scales outside that range, regeneration (diffusion/VAE) attacks.
 * **Null distribution.** At a fixed geometry and phase the pilot statistic is a Rademacher sum
   ``z = sum(p_c a_c) / sqrt(sum(a_c^2))`` of the keyed pilot signs ``p_c`` with the image's chip
   projections ``a_c``; whatever the image, ``P(z >= t) <= 4.46 * Q(t)`` (Pinelis' bound for
@@ -29,8 +31,9 @@ Design (spec watermark-image-video.md section 9, with the changes measurements a
   image the decoded word is uniform and passes the payload's CRC-16 with probability 2^-16,
   independently of the pilot: ``p_value = pilot_p * 2^-16`` when the CRC holds (else
   ``pilot_p``), and ``detected`` needs both the CRC and ``p_value <= 1e-6`` (so pilot_p <= 0.066).
-  Checked empirically: on 3000 unmarked photos, crops, rescales, flat, noise, gradient and text
-  images, pilot_p <= 0.1 occurred 0.17 % of the time (bound 10 %) and nothing was detected.
+  Checked empirically on 12 000 unmarked images (photo crops, rescales, rotations, JPEGs, flat,
+  noise, gradient and text images): pilot_p <= 0.1 in 0.2-0.4 % of them (bound 10 %),
+  pilot_p <= 0.01 in at most 0.1 % (bound 1 %), no valid CRC, nothing detected.
 """
 
 from __future__ import annotations
