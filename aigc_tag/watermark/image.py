@@ -132,9 +132,9 @@ class _Pattern:
     data_chips: np.ndarray  # (n_data,) flat chip indices
     data_signs: np.ndarray  # (n_data,) +/-1
     data_bit: np.ndarray  # (n_data,) coded-bit index of each data chip
-    kernel_fft_conj: np.ndarray  # conj FFT of the chip kernel at the origin, (TILE, TILE)
-    pilot_fft_conj: np.ndarray  # conj FFT of the signed pilot impulses
-    pilot_mask_fft_conj: np.ndarray  # conj FFT of the pilot impulse positions
+    kernel_fft_conj: np.ndarray  # conj rFFT of the chip kernel at the origin
+    pilot_fft_conj: np.ndarray  # conj rFFT of the signed pilot impulses
+    pilot_mask_fft_conj: np.ndarray  # conj rFFT of the pilot impulse positions
     template_freqs: np.ndarray  # (N_TEMPLATE, 2) (fy, fx) in cycles per tile
     template: np.ndarray  # (TILE, TILE) sum of the template cosines, unit RMS
 
