@@ -56,6 +56,14 @@ class TagResult:
         }
 
 
+def _watermark_key(key: WatermarkKey | str | bytes | None) -> WatermarkKey | None:
+    if key is None:
+        return None  # the public key; the engine (numpy) loads only when a mark is made
+    from .watermark.layer import as_key
+
+    return as_key(key)
+
+
 def validate_producer(producer: str) -> list[str]:
     """Raise on a malformed PG-20252A code; warn on a plain ASCII name; raise on anything else."""
     if not producer:
@@ -101,7 +109,6 @@ class Tagger:
         watermark_key: WatermarkKey | str | bytes | None = None,
     ) -> None:
         from .visible.wording import resolve_text
-        from .watermark.layer import as_key
 
         self.warnings = validate_producer(producer)
         if position not in POSITIONS:
@@ -113,7 +120,7 @@ class Tagger:
         self.position = position
         self.visible = visible
         self.watermark = watermark
-        self.watermark_key = as_key(watermark_key)
+        self.watermark_key = _watermark_key(watermark_key)
         self.metadata = metadata
         self.label_value = label
         self.break_c2pa = break_c2pa
