@@ -371,8 +371,8 @@ def embed(
     key : WatermarkKey, optional
         Watermark key; the public key when omitted.
     target_psnr : float
-        PSNR (dB) of the marked image against the input. The mark never exceeds it; flat
-        images, where the mark is capped near one grey level, come out above it.
+        PSNR (dB) of the marked image against the input, a ceiling on the distortion (within
+        ~0.05 dB); smooth images, where the mark is capped near one grey level, come out above.
 
     Returns
     -------
@@ -407,12 +407,21 @@ def embed(
         unit = signs * (_measure(luma + delta, pat) - host) / amp
         amp = _iss_amplitudes(host, unit, signs)
     delta = _mark(cap, _tile(pat, PILOT_GAIN, signs * amp), mse, luma.shape)
-    out = np.clip(np.rint(color + delta[..., None]), 0, 255).astype(np.uint8)
+    out = _apply(color, delta, mse)
     if image.ndim == 2:
         return out[..., 0]
     if image.shape[2] == 4:
         return np.concatenate([out, image[..., 3:]], axis=2)
     return out
+
+
+def _apply(color: np.ndarray, delta: np.ndarray, mse: float) -> np.ndarray:
+    """Add the mark, round and clip; shrink it once if the real distortion overshoots."""
+    out = np.clip(np.rint(color + delta[..., None]), 0, 255)
+    real = float(np.mean((out - color) ** 2)) - 1.0 / 12.0
+    if real > mse:  # the gain was fitted on a subsample, before ISS reshaped the bits
+        out = np.clip(np.rint(color + delta[..., None] * math.sqrt(mse / real)), 0, 255)
+    return out.astype(np.uint8)
 
 
 def _mark(cap, tile, mse, shape) -> np.ndarray:
