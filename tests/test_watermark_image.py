@@ -13,7 +13,7 @@ from PIL import Image
 
 from aigc_tag.errors import AigcTagError, UnsupportedFormat
 from aigc_tag.watermark import ecc
-from aigc_tag.watermark.image import Detection, detect, embed
+from aigc_tag.watermark.image import Detection, NotWatermarkable, detect, embed
 from aigc_tag.watermark.keys import WatermarkKey
 from aigc_tag.watermark.payload import Payload
 
@@ -182,6 +182,10 @@ def test_too_small_raises_and_tiny_detect_does_not() -> None:
     for shape in ((16, 16, 3), (20, 600), (47, 47, 4)):
         det = detect(np.zeros(shape, np.uint8))
         assert not det.detected and "reason" in det.geometry
+    # Big enough by size, but no detectable mark fits (saturated: no headroom): refused.
+    for img in (np.full((300, 300, 3), 255, np.uint8), np.zeros((300, 300, 3), np.uint8)):
+        with pytest.raises(NotWatermarkable):
+            embed(img, BITS)
     with pytest.raises(ValueError):
         embed(np.zeros((200, 200, 3), np.uint8), BITS[:32])
     with pytest.raises(ValueError):

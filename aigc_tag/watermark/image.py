@@ -58,6 +58,7 @@ N_BITS = 64
 N_CODED = ecc.coded_length(N_BITS)
 MIN_EMBED_SIDE = 128
 MIN_DETECT_SIDE = 48
+MIN_SELF_CHECK_Z = 6.0  # embed refuses marks weaker than this, untouched, at identity
 P_THRESHOLD = 1e-6
 CRC_FALSE_ACCEPT = 2.0**-16
 PINELIS = 2.0 * math.e**3 / 9.0  # P(Rademacher sum >= t) <= PINELIS * Q(t)
@@ -74,7 +75,11 @@ ANGLE_RANGE_DEG = 12.0
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-class ImageTooSmall(UnsupportedFormat, ValueError):
+class NotWatermarkable(UnsupportedFormat, ValueError):
+    """The image cannot carry a detectable mark at the requested PSNR (too small or too flat)."""
+
+
+class ImageTooSmall(NotWatermarkable):
     """The image is too small to carry the watermark (short side below 128 px)."""
 
 
@@ -242,13 +247,17 @@ def _box(img: np.ndarray, size: int) -> np.ndarray:
     return cv2.boxFilter(img, -1, (size, size), borderType=cv2.BORDER_REFLECT)
 
 
-def _whiten(luma: np.ndarray) -> np.ndarray:
+def _highpass(luma: np.ndarray) -> np.ndarray:
+    return luma - _blur(luma, 2.0)
+
+
+def _whiten(luma: np.ndarray, hp: np.ndarray | None = None) -> np.ndarray:
     """High-pass the luma and divide by its local RMS: the detector's view of the image.
 
-    The local normalisation weights each area by how much the host hides the mark there
-    (the mark amplitude follows the same activity), and keeps strong edges from dominating.
+    The local normalisation weights each area by how quiet the host is there (the mark is
+    about uniform, so quiet areas carry it best) and keeps strong edges from dominating.
     """
-    hp = luma - _blur(luma, 2.0)
+    hp = _highpass(luma) if hp is None else hp
     rms = np.sqrt(np.maximum(_box(hp * hp, 9), 0.0))
     return np.clip(hp / (rms + 0.5), -3.0, 3.0)
 
@@ -288,7 +297,7 @@ def _bit_soft(proj: np.ndarray, pat: _Pattern, shift: tuple[int, int]) -> tuple:
 # --------------------------------------------------------------------------- embedding
 
 
-def _cap(color: np.ndarray, luma: np.ndarray) -> np.ndarray:
+def _cap(image: np.ndarray, hp: np.ndarray) -> np.ndarray:
     """Largest mark amplitude per pixel (grey levels): the perceptual mask.
 
     The mark is as uniform as this cap allows. Detection SNR per unit of distortion is best
@@ -298,13 +307,14 @@ def _cap(color: np.ndarray, luma: np.ndarray) -> np.ndarray:
     on flat areas and gradients the mark stays near one grey level, and near black or white it
     stays within the headroom of the tightest channel, since a clipped chip is a wrong chip.
     """
-    hp = luma - _blur(luma, 2.0)
     activity = np.sqrt(np.maximum(_box(hp * hp, 7), 0.0))
-    channels = [color[..., i] for i in range(color.shape[2])]
-    low, high = channels[0], channels[0]
-    for ch in channels[1:]:  # per-channel loops: reductions over a short last axis are slow
-        low, high = np.minimum(low, ch), np.maximum(high, ch)
-    headroom = np.minimum(low, 255.0 - high)
+    if image.ndim == 2:
+        low = high = image
+    else:  # cv2 on uint8 planes: numpy reductions over a short last axis are slow
+        planes = cv2.split(np.ascontiguousarray(image[..., :3]))
+        low = cv2.min(cv2.min(planes[0], planes[1]), planes[2])
+        high = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
+    headroom = cv2.min(low, 255 - high).astype(np.float32)
     cap = np.minimum(1.0 + 0.6 * activity, _blur(headroom, 1.0) + 0.5)
     return np.maximum(cap, 0.0)
 
@@ -331,8 +341,8 @@ def _tiled(tile: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.tile(tile, reps)[: shape[0], : shape[1]]
 
 
-def _measure(luma: np.ndarray, pat: _Pattern) -> np.ndarray:
-    proj = _chip_projections(_fold(_whiten(luma)), pat)
+def _measure(luma: np.ndarray, pat: _Pattern, hp: np.ndarray | None = None) -> np.ndarray:
+    proj = _chip_projections(_fold(_whiten(luma, hp)), pat)
     return _bit_soft(proj, pat, (0, 0))[0]
 
 
@@ -383,7 +393,12 @@ def embed(
     Raises
     ------
     ImageTooSmall
-        Short side below 128 px (a subclass of ``UnsupportedFormat`` and ``ValueError``).
+        Short side below 128 px.
+    NotWatermarkable
+        The result would not be detected with margin even untouched (checked by decoding it):
+        too little area for the PSNR (below ~0.1-0.15 MP at 42 dB on smooth content) or no
+        headroom (saturated black/white).
+        Both are subclasses of ``UnsupportedFormat`` and ``ValueError``.
     UnsupportedFormat
         Not a uint8 gray/RGB/RGBA array.
     ValueError
@@ -399,16 +414,24 @@ def embed(
         raise ValueError("target_psnr must be within 25-55 dB")
     pat = _pattern(resolve_key(key).secret)
     signs = ecc.encode(bits).astype(np.float64) * 2.0 - 1.0
-    cap = _cap(color, luma)
+    hp = _highpass(luma)
+    cap = _cap(image, hp)
     mse = 255.0**2 / 10.0 ** (target_psnr / 10.0) - 1.0 / 12.0  # rounding adds ~1/12
     amp = np.ones(N_CODED)
-    host = _measure(luma, pat)
+    host = _measure(luma, pat, hp)
     for _ in range(2):  # measure the response, then equalise margins (ISS)
         delta = _mark(cap, _tile(pat, PILOT_GAIN, signs * amp), mse, luma.shape)
         unit = signs * (_measure(luma + delta, pat) - host) / amp
         amp = _iss_amplitudes(host, unit, signs)
     delta = _mark(cap, _tile(pat, PILOT_GAIN, signs * amp), mse, luma.shape)
     out = _apply(color, delta, mse)
+    z = _self_check(out, bits, pat)
+    if z < MIN_SELF_CHECK_Z:
+        raise NotWatermarkable(
+            f"the {luma.shape[1]}x{luma.shape[0]} image cannot carry a detectable mark at "
+            f"{target_psnr:g} dB (pilot z {z:.1f} < {MIN_SELF_CHECK_Z}): too little area or "
+            "headroom; lower target_psnr or skip the invisible mark"
+        )
     if image.ndim == 2:
         return out[..., 0]
     if image.shape[2] == 4:
@@ -416,10 +439,26 @@ def embed(
     return out
 
 
+def _self_check(out: np.ndarray, bits: np.ndarray, pat: _Pattern) -> float:
+    """Pilot z of the untouched result on its central square, or 0 if the bits do not decode.
+
+    A promise to the caller: whatever ``embed`` returns is detected with margin when untouched.
+    """
+    luma = out[..., 0].astype(np.float32) if out.shape[2] == 1 else out.astype(np.float32) @ LUMA
+    h, w = luma.shape
+    y0 = (max(h - SEARCH_SIDE, 0) // 2 // TILE) * TILE
+    x0 = (max(w - SEARCH_SIDE, 0) // 2 // TILE) * TILE
+    x = _whiten(luma[y0 : y0 + SEARCH_SIDE, x0 : x0 + SEARCH_SIDE])
+    cand = _evaluate(_Views(x), _Candidate(1.0, 0.0), pat, None)
+    soft, _ = _bit_soft(cand.proj, pat, cand.shift)
+    return cand.z if np.array_equal(ecc.decode(soft), bits) else 0.0
+
+
 def _apply(color: np.ndarray, delta: np.ndarray, mse: float) -> np.ndarray:
     """Add the mark, round and clip; shrink it once if the real distortion overshoots."""
-    out = np.clip(np.rint(color + delta[..., None]), 0, 255)
-    real = float(np.mean((out - color) ** 2)) - 1.0 / 12.0
+    out = color + delta[..., None]
+    np.clip(np.rint(out, out=out), 0, 255, out=out)
+    real = float(np.mean(np.square(out - color))) - 1.0 / 12.0
     if real > mse:  # the gain was fitted on a subsample, before ISS reshaped the bits
         out = np.clip(np.rint(color + delta[..., None] * math.sqrt(mse / real)), 0, 255)
     return out.astype(np.uint8)
