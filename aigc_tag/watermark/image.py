@@ -281,7 +281,9 @@ def _pilot_z(proj: np.ndarray, pat: _Pattern) -> np.ndarray:
     shape = proj.shape
     corr = np.fft.irfft2(np.fft.rfft2(proj) * pat.pilot_fft_conj, s=shape)
     energy = np.fft.irfft2(np.fft.rfft2(proj * proj) * pat.pilot_mask_fft_conj, s=shape)
-    return corr / np.sqrt(np.maximum(energy, 1e-12))
+    # Relative floor: FFT round-off where the true energy is 0 must not become a large z.
+    floor = 1e-9 * float(energy.max()) + 1e-12
+    return corr / np.sqrt(np.maximum(energy, floor))
 
 
 def _bit_soft(proj: np.ndarray, pat: _Pattern, shift: tuple[int, int]) -> tuple:
