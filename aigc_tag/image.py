@@ -75,6 +75,7 @@ def _pixel_pass(
     data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLayers
 ) -> tuple[bytes, tuple[int, int]]:
     from .visible.caption import CaptionStyle, draw_caption
+    from .watermark.image import NotWatermarkable
     from .watermark.layer import mark_frame
     from .watermark.payload import Payload
 
@@ -91,7 +92,11 @@ def _pixel_pass(
             shown, where = draw_caption(shown, style)
             plan.caption = plan.caption or where
         if plan.payload is not None:
-            shown = mark_frame(shown, plan.payload, plan.watermark_key)
+            try:
+                shown = mark_frame(shown, plan.payload, plan.watermark_key)
+            except NotWatermarkable as exc:  # too flat or too small: tag without the mark
+                plan.warnings.append(f"watermark not embedded: {exc}")
+                plan.payload, plan.watermark = None, False
         return shown.transpose(to_stored) if to_stored is not None else shown
 
     out = carrier.reencode(data, draw)
