@@ -155,6 +155,7 @@ class Tagger:
         if carrier.media_type != "image":
             raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
         if not carrier.can_write:
+            carrier.write_label(data, "")  # read-only carriers raise with their own reason
             raise UnsupportedFormat(f"{name}: writing {carrier.name} is not supported")
         plan = image_layers.ImageLayers(
             visible=self.visible,
