@@ -72,4 +72,5 @@ def open_display(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
     image = open_image(data, max_pixels=max_pixels)
     with _pillow_errors("apply EXIF orientation"):
-        return ImageOps.exif_transpose(image)
+        rotated = ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
+    return image if rotated is None else rotated
