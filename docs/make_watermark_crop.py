@@ -23,7 +23,8 @@ def scene(size: int = 768) -> np.ndarray:
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     sky = np.stack([90 + 0.12 * y, 140 + 0.10 * y, 220 - 0.05 * y], -1)
     rng = np.random.default_rng(3)
-    ground = np.stack([70 + 0 * y, 110 + 0 * y, 60 + 0 * y], -1) + rng.normal(0, 18, (size, size, 3))
+    grass = np.stack([70 + 0 * y, 110 + 0 * y, 60 + 0 * y], -1)
+    ground = grass + rng.normal(0, 18, (size, size, 3))
     img = np.where((y > size * 0.6)[..., None], ground, sky)
     return np.clip(img, 0, 255).astype(np.uint8)
 
