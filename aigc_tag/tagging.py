@@ -125,6 +125,22 @@ class Tagger:
         self.label_value = label
         self.break_c2pa = break_c2pa
 
+    def warm_up(self) -> None:
+        """Import what the enabled layers need, so that forked batch workers inherit it instead
+        of each paying the imports (a fixed cost that dominates short batches)."""
+        import importlib
+
+        from .carriers import registry
+
+        registry()
+        modules = ["aigc_tag.imaging"]
+        if self.visible:
+            modules += ["aigc_tag.visible.caption", "aigc_tag.visible.inspect"]
+        if self.watermark:
+            modules += ["aigc_tag.watermark.layer"]
+        for name in modules:
+            importlib.import_module(name)
+
     def __enter__(self) -> Tagger:
         return self
 

@@ -139,6 +139,8 @@ def tag(
         probe = Tagger(**settings)  # validate options once, before any file
     except AigcTagError as exc:
         raise click.UsageError(str(exc)) from None
+    if jobs > 1:
+        probe.warm_up()
     for warning in probe.warnings:
         click.echo(f"aigc-tag: warning: {warning}", err=True)
     found = discover(paths, exclude=outdir)
