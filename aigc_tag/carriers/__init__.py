@@ -92,6 +92,7 @@ class Carrier(Protocol):
     mime: str
     extensions: tuple[str, ...]
     can_write: bool
+    label_places: tuple[str, ...]  # every place read_labels scans, for the report (M02)
 
     def accept(self, head: bytes) -> bool: ...
 

@@ -176,6 +176,7 @@ class GifCarrier:
     mime = "image/gif"
     extensions = (".gif",)
     can_write = True
+    label_places = ("XMP application extension", "comment extensions (AIGC blobs)")
 
     def accept(self, head: bytes) -> bool:
         return head[:6] in (b"GIF87a", b"GIF89a")

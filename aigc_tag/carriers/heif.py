@@ -240,6 +240,11 @@ class HeifCarrier:
     mime = "image/heif"
     extensions = (".heic", ".heif", ".avif", ".hif")
     can_write = False
+    label_places = (
+        "XMP item (mime application/rdf+xml)",
+        "Exif item UserComment",
+        "XMP packet scan",
+    )
 
     def accept(self, head: bytes) -> bool:
         if len(head) < 16 or head[4:8] != b"ftyp":

@@ -204,6 +204,12 @@ class JpegCarrier:
     mime = "image/jpeg"
     extensions = (".jpg", ".jpeg", ".jpe")
     can_write = True
+    label_places = (
+        "APP1 XMP",
+        "APP1 ExtendedXMP",
+        "APP1 Exif UserComment",
+        "APPn/COM (AIGC blobs)",
+    )
 
     def accept(self, head: bytes) -> bool:
         return head[:3] == b"\xff\xd8\xff"

@@ -163,6 +163,7 @@ class PngCarrier:
     mime = "image/png"
     extensions = (".png",)
     can_write = True
+    label_places = ("iTXt XML:com.adobe.xmp", "tEXt/zTXt/iTXt keyword AIGC", "eXIf UserComment")
 
     def accept(self, head: bytes) -> bool:
         return head.startswith(MAGIC)

@@ -43,6 +43,7 @@ class TiffCarrier:
     mime = "image/tiff"
     extensions = (".tif", ".tiff")
     can_write = True
+    label_places = ("IFD0 tag 700 XMP", "Exif UserComment")
 
     def accept(self, head: bytes) -> bool:
         # BigTIFF is claimed too, so the user hears "BigTIFF is not supported", not "unknown".

@@ -118,6 +118,7 @@ class WebpCarrier:
     mime = "image/webp"
     extensions = (".webp",)
     can_write = True
+    label_places = ("XMP chunk", "EXIF chunk UserComment")
 
     def accept(self, head: bytes) -> bool:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"

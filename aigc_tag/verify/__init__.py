@@ -121,7 +121,7 @@ def _fail_report(report: Report, message: str) -> Report:
 
 
 def _places(carrier: Carrier) -> list[str]:
-    return list(getattr(carrier, "label_places", None) or [f"{carrier.name} label locations"])
+    return list(carrier.label_places)
 
 
 def _label_json(found: Found) -> dict:
