@@ -103,3 +103,30 @@ def test_explicit_options_reach_the_file(tmp_path):
     line = json.loads(res.stdout.splitlines()[0])
     assert line["result"]["label"]["ProduceID"] == "job-42"
     assert line["result"]["caption"]["position"] == "top-left"
+
+
+def test_private_watermark_key_from_a_file(tmp_path):
+    key = tmp_path / "wm.key"
+    key.write_text("our producer's secret\n")
+    res = run(
+        "tag",
+        str(SAMPLES / "landscape.jpg"),
+        "-o",
+        str(tmp_path / "out"),
+        "--producer",
+        PRODUCER,
+        "--watermark-key-file",
+        str(key),
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "secret" not in res.stdout + res.stderr
+    out = tmp_path / "out" / "landscape.jpg"
+    public = json.loads(run("verify", str(out), "--json").stdout)
+    assert public["watermark"]["payload"] is None  # the public key cannot read a private mark
+    private = json.loads(run("verify", str(out), "--json", "--watermark-key-file", str(key)).stdout)
+    assert (
+        private["watermark"]["payload"]["hex"]
+        == json.loads(res.stdout)["result"]["watermark_payload"]
+    )
+    assert {c["id"]: c["outcome"] for c in private["checks"]}["W02"] == "pass"
