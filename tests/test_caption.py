@@ -20,7 +20,6 @@ from aigc_tag.visible import POSITIONS, CaptionStyle, draw_caption, load_font, m
 from aigc_tag.visible.caption import BUNDLED_FONT
 
 SIZES = [(64, 64), (512, 512), (1920, 1080), (1080, 1920), (4000, 3000), (3000, 200)]
-EXAMPLES = Path("/tmp/caption_examples")
 SYSTEM_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 
 
@@ -239,9 +238,20 @@ def test_placement_json() -> None:
     assert place.ratio >= 0.06  # the default target, a margin above the GB 5 %
 
 
-def test_example_png() -> None:
-    EXAMPLES.mkdir(parents=True, exist_ok=True)
-    img = make_background("gradient", (1280, 720))
-    img, _ = draw_caption(img, CaptionStyle(text="bilingual", position="bottom-right"))
-    img, _ = draw_caption(img, CaptionStyle(text="zh-long", position="top-left"))
-    img.save(EXAMPLES / "caption_1280x720.png")
+def test_two_captions_land_in_their_corners(tmp_path: Path) -> None:
+    """Two captions on one picture: each changes only its own corner; the PNG round-trips."""
+    base = make_background("gradient", (1280, 720))
+    img, first = draw_caption(base, CaptionStyle(text="bilingual", position="bottom-right"))
+    img, second = draw_caption(img, CaptionStyle(text="zh-long", position="top-left"))
+    img.save(tmp_path / "caption_1280x720.png")
+    changed = np.any(
+        np.asarray(Image.open(tmp_path / "caption_1280x720.png").convert("RGB"), np.int16)
+        != np.asarray(base.convert("RGB"), np.int16),
+        axis=2,
+    )
+    ys, xs = np.nonzero(changed)
+    assert changed[: 720 // 2, : 1280 // 2].any() and changed[720 // 2 :, 1280 // 2 :].any()
+    assert not changed[720 // 2 :, : 1280 // 3].any(), "bottom-left corner was touched"
+    assert first.box[2] > 1280 * 0.9 and first.box[3] > 720 * 0.9
+    assert second.box[0] < 1280 * 0.1 and second.box[1] < 720 * 0.1
+    assert ys.min() < 720 * 0.1 and xs.max() > 1280 * 0.9
