@@ -72,14 +72,18 @@ def verify(
         (job, require_label, anchors, not no_watermark, watermark_key) for job in discover(paths)
     ]
     reports: list[Report] = []
+    skipped = 0
     for report in run_parallel(_verify_one, work, jobs=jobs, label="verifying"):
         if report is None:
+            skipped += 1
             continue
         reports.append(report)
         if as_json:
             click.echo(report.to_json_line())
         else:
             _print_human(report, verbose)
+    if skipped:
+        click.echo(f"aigc-tag: skipped {skipped} file(s) of unsupported formats", err=True)
     if not reports:
         click.echo("aigc-tag: error: no files of a supported format found", err=True)
         sys.exit(2)
