@@ -151,9 +151,11 @@ def registry() -> dict[str, Carrier]:
 
 def sniff(head: bytes, *, name: str = "") -> Carrier:
     """The carrier whose magic matches ``head`` (the first 64 bytes or more)."""
+    where = f"{name}: " if name else ""
+    if not head:
+        raise UnsupportedFormat(f"{where}the file is empty")
     hits = [c for c in registry().values() if c.accept(head)]
     if not hits:
-        where = f"{name}: " if name else ""
         raise UnsupportedFormat(f"{where}not a supported format (magic bytes {head[:8].hex()})")
     return hits[0]
 

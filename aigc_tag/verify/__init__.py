@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..carriers import Carrier, Found, sniff
-from ..errors import AigcTagError
+from ..errors import AigcTagError, LimitExceeded
+from ..fileio import MAX_INPUT_BYTES, read_input
 from .checks import (
     CHECKS,
     check_carrier,
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 #: Files above this size are refused before reading (configurable per call).
-MAX_FILE_BYTES = 2 * 1024**3
+MAX_FILE_BYTES = MAX_INPUT_BYTES
 
 
 def verify(
@@ -52,11 +53,9 @@ def verify(
     """Verify one file. I/O problems are reported in ``Report.error``, never raised."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            report = Report(path=str(path))
-            return _fail_report(report, f"file is {size} bytes, above the limit of {max_bytes}")
-        data = path.read_bytes()
+        data = read_input(path, max_bytes=max_bytes)
+    except LimitExceeded as exc:
+        return _fail_report(Report(path=str(path)), f"{path}: {exc}")
     except OSError as exc:
         return Report(path=str(path), error=f"cannot read: {exc.strerror or exc}")
     return verify_bytes(
