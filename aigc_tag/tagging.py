@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import audio as audio_layers
 from . import image as image_layers
 from .carriers import Carrier, sniff
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
@@ -39,6 +40,7 @@ class TagResult:
     label: AIGCLabel
     layers: list[str]
     caption: CaptionPlacement | None = None
+    audible: list[dict] | None = None  # audio: the cues inserted (AudiblePlacement.to_json())
     watermark_payload: str | None = None  # hex of the 64 raw bits, when the mark was embedded
     output: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -51,6 +53,7 @@ class TagResult:
             "label": self.label.as_dict(),
             "layers": self.layers,
             "caption": self.caption.to_json() if self.caption else None,
+            "audible": self.audible,
             "watermark_payload": self.watermark_payload,
             "warnings": self.warnings,
         }
@@ -107,6 +110,8 @@ class Tagger:
         label: str = "1",
         break_c2pa: bool = False,
         watermark_key: WatermarkKey | str | bytes | None = None,
+        audible: str = "rhythm",
+        audible_at: str = "start",
     ) -> None:
         from .visible.wording import resolve_text
 
@@ -124,6 +129,9 @@ class Tagger:
         self.metadata = metadata
         self.label_value = label
         self.break_c2pa = break_c2pa
+        audio_layers.check_audible(audible, audible_at)
+        self.audible = audible if visible else "none"
+        self.audible_at = audible_at
 
     def warm_up(self) -> None:
         """Import what the enabled layers need, so that forked batch workers inherit it instead
@@ -168,11 +176,13 @@ class Tagger:
         label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
         label.validate()
         self._refuse_c2pa(carrier, data, name)
-        if carrier.media_type != "image":
+        if carrier.media_type not in ("image", "audio"):
             raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
         if not carrier.can_write:
             carrier.write_label(data, "")  # read-only carriers raise with their own reason
             raise UnsupportedFormat(f"{name}: writing {carrier.name} is not supported")
+        if carrier.media_type == "audio":
+            return self._tag_audio(data, carrier, label, name)
         plan = image_layers.ImageLayers(
             visible=self.visible,
             watermark=self.watermark,
@@ -238,6 +248,36 @@ class Tagger:
 
     # --- internals ----------------------------------------------------------------------
 
+    def _tag_audio(
+        self, data: bytes, carrier: Carrier, label: AIGCLabel, name: str
+    ) -> tuple[bytes, TagResult]:
+        plan = audio_layers.AudioLayers(
+            audible=self.audible,
+            audible_at=self.audible_at,
+            watermark=self.watermark,
+            metadata=self.metadata,
+            watermark_key=self.watermark_key,
+        )
+        out = audio_layers.apply_layers(data, carrier, label, plan)
+        result = TagResult(name, carrier.name, label, plan.applied)
+        result.audible = [p.to_json() for p in plan.placements] or None
+        result.warnings = plan.warnings
+        if plan.payload is not None:
+            result.watermark_payload = plan.payload.hex()
+        self._self_check_labels(out, carrier, label, name)
+        if plan.placements or plan.payload is not None:
+            audio_layers.self_check(out, carrier, plan, result, self.watermark_key)
+        return out, result
+
+    def _self_check_labels(self, out: bytes, carrier: Carrier, label: AIGCLabel, name: str) -> None:
+        if not self.metadata:
+            return
+        fields = [f.parsed.fields for f in carrier.read_labels(out)]
+        if fields != [label.as_dict()]:
+            raise AigcTagError(
+                f"{name}: self-check failed: the written label does not read back exactly once"
+            )
+
     def _refuse_c2pa(self, carrier: Carrier, data: bytes, name: str) -> None:
         from .provenance import inspect_c2pa, may_hold_c2pa
 
@@ -267,12 +307,7 @@ class Tagger:
         are still right.
         """
         name = result.source
-        if self.metadata:
-            fields = [f.parsed.fields for f in carrier.read_labels(out)]
-            if fields != [label.as_dict()]:
-                raise AigcTagError(
-                    f"{name}: self-check failed: the written label does not read back exactly once"
-                )
+        self._self_check_labels(out, carrier, label, name)
         check_caption = plan.caption is not None and self.metadata
         if not (check_caption or "watermark" in result.layers):
             return

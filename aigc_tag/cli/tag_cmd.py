@@ -88,7 +88,25 @@ def _name_file(message: str, src: Path) -> str:
     help="Caption text or preset (zh, bilingual, zh-long); must contain 人工智能/AI and 生成/合成.",
 )
 @click.option("--position", type=click.Choice(POSITIONS), default="bottom-right", show_default=True)
-@click.option("--no-visible", is_flag=True, help="Do not draw the visible caption.")
+@click.option(
+    "--audible",
+    default="rhythm",
+    show_default=True,
+    metavar="rhythm|voice-zh|voice-en|voice-bilingual|clip:PATH|none",
+    help="Audio: the audible label (Morse 'AI' rhythm cue, a spoken prompt, or your own clip).",
+)
+@click.option(
+    "--audible-at",
+    type=click.Choice(["start", "end", "both"]),
+    default="start",
+    show_default=True,
+    help="Audio: where the audible label goes.",
+)
+@click.option(
+    "--no-visible",
+    is_flag=True,
+    help="Do not add the explicit label (image caption, audio cue).",
+)
 @click.option("--no-watermark", is_flag=True, help="Do not embed the invisible watermark.")
 @watermark_key_option()
 @click.option("--no-metadata", is_flag=True, help="Do not write the metadata label.")
@@ -108,6 +126,8 @@ def tag(
     label_value: str,
     text: str | None,
     position: str,
+    audible: str,
+    audible_at: str,
     no_visible: bool,
     no_watermark: bool,
     watermark_key: str | None,
@@ -116,7 +136,8 @@ def tag(
     jobs: int,
     as_json: bool,
 ) -> None:
-    """Label image files (JPEG, PNG, WebP, TIFF, GIF) with the GB 45438 layers.
+    """Label images (JPEG, PNG, WebP, TIFF, GIF) and audio (WAV, MP3, FLAC, OGG, Opus, M4A)
+    with the GB 45438 layers.
 
     Directories are walked recursively; files of other formats found there are skipped.
     """  # noqa: D301
@@ -128,6 +149,8 @@ def tag(
         producer=producer,
         text=text,
         position=position,
+        audible=audible,
+        audible_at=audible_at,
         visible=not no_visible,
         watermark=not no_watermark,
         watermark_key=watermark_key,

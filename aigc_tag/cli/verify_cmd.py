@@ -14,8 +14,8 @@ from .batch import Job, discover, jobs_option, run_parallel, watermark_key_optio
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
 
-def _verify_one(args: tuple[Job, bool, str | None, bool, str | None]) -> Report | None:
-    job, require_label, anchors, watermark, key_secret = args
+def _verify_one(args: tuple[Job, bool, str | None, bool, str | None, bool]) -> Report | None:
+    job, require_label, anchors, watermark, key_secret, thorough = args
     if job.from_walk:
         from .tag_cmd import _supported
 
@@ -32,6 +32,7 @@ def _verify_one(args: tuple[Job, bool, str | None, bool, str | None]) -> Report 
         trust_anchors_pem=anchors,
         watermark=watermark,
         watermark_key=key,
+        thorough=thorough,
     )
 
 
@@ -49,6 +50,11 @@ def _verify_one(args: tuple[Job, bool, str | None, bool, str | None]) -> Report 
     help="PEM file of C2PA trust anchors (root certificates).",
 )
 @click.option("--no-watermark", is_flag=True, help="Skip the watermark search (faster).")
+@click.option(
+    "--thorough",
+    is_flag=True,
+    help="Audio: also search replay speeds of ±5 %% for the watermark (slower).",
+)
 @watermark_key_option()
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
 @jobs_option()
@@ -59,6 +65,7 @@ def verify(
     trust_anchors,
     no_watermark: bool,
     watermark_key: str | None,
+    thorough: bool,
     verbose: bool,
     jobs: int,
 ) -> None:
@@ -69,7 +76,8 @@ def verify(
     """
     anchors = trust_anchors.read() if trust_anchors else None
     work = [
-        (job, require_label, anchors, not no_watermark, watermark_key) for job in discover(paths)
+        (job, require_label, anchors, not no_watermark, watermark_key, thorough)
+        for job in discover(paths)
     ]
     reports: list[Report] = []
     skipped = 0
@@ -110,6 +118,7 @@ def _print_human(report: Report, verbose: bool) -> None:
         click.echo(
             f"  watermark: {mark['payload']['hex']} (p = {mark['p_value']:.1e}, {mark['key']} key)"
         )
+    _print_audible(report.audible_label)
     if report.c2pa:
         click.echo(
             f"  c2pa: {report.c2pa.get('state')} (AI declared: {report.c2pa.get('ai_declared')})"
@@ -117,3 +126,17 @@ def _print_human(report: Report, verbose: bool) -> None:
     for check in report.checks:
         if verbose or check.outcome in _SHOWN:
             click.echo(f"  {check.id} {check.outcome.value:5} [{check.clause}] {check.message}")
+
+
+def _print_audible(audible: dict | None) -> None:
+    if not audible or audible.get("error"):
+        return
+    declared = audible.get("declared")
+    if declared is not None:
+        state = "in place" if declared.get("found") else "MISSING"
+        click.echo(f"  audible label: declared cue {state}")
+    for cue in audible.get("rhythm") or []:
+        click.echo(
+            f"  audible label: rhythm cue at {cue['start_s']:.2f}-{cue['end_s']:.2f} s "
+            f"({cue.get('gaps')} gaps)"
+        )

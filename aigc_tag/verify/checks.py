@@ -112,6 +112,19 @@ CHECKS: dict[str, CheckSpec] = {
             "Is the caption legible (glyph/box contrast at least 4.5:1)?",
         ),
         CheckSpec(
+            "X-A1",
+            "E",
+            "GB 45438 §5.3; Measures Art. 4(2)",
+            "Does the audio carry an audible label (voice prompt or the short-long-short-short "
+            "rhythm), and is a declared one still there?",
+        ),
+        CheckSpec(
+            "X-A2",
+            "W",
+            "GB 45438 §5.3 (起始、末尾或中间适当位置)",
+            "Is the audible label at the start, the end or a suitable middle position?",
+        ),
+        CheckSpec(
             "W01",
             "I",
             "Measures Art. 5 ¶2 (encouraged); EU AI Act Art. 50(2)",
@@ -351,6 +364,49 @@ def _caption_contrast(evidence: CaptionEvidence) -> CheckResult:
         return result("X-I4", Outcome.SKIP, "contrast not measured")
     outcome = Outcome.PASS if evidence.contrast >= 4.5 else Outcome.WARN
     return result("X-I4", outcome, f"glyph/box contrast {evidence.contrast:.1f}:1")
+
+
+def run_audible_checks(audible: dict) -> list[CheckResult]:
+    """X-A1/X-A2 from the report's ``audible_label`` object (see verify._audible)."""
+    declared, cues = audible.get("declared"), audible.get("rhythm") or []
+    if audible.get("error"):
+        return [result("X-A1", Outcome.ERROR, f"cannot decode the audio: {audible['error']}")]
+    if declared is not None and not declared.get("found"):
+        message = "the audible label aigc-tag declared is not where it was inserted: removed or cut"
+        return [result("X-A1", Outcome.FAIL, message)]
+    if declared is not None:
+        kinds = ", ".join(sorted({str(p.get("kind")) for p in declared.get("placements", [])}))
+        present = result("X-A1", Outcome.PASS, f"declared audible label ({kinds}) found in place")
+    elif cues:
+        first = cues[0]
+        present = result("X-A1", Outcome.PASS, f"short-long-short-short rhythm cue at "
+                         f"{first['start_s']:.2f} s ({first.get('gaps')} gaps)")  # fmt: skip
+    else:
+        message = ("no rhythm cue found; a spoken label cannot be checked automatically "
+                   "(not checkable, not guessed)")  # fmt: skip
+        return [result("X-A1", Outcome.SKIP, message)]
+    return [present, _audible_position(audible)]
+
+
+def _audible_position(audible: dict) -> CheckResult:
+    seconds = float(audible.get("duration_s") or 0.0)
+    spans = [(float(p["start_s"]), float(p["end_s"])) for p in _audible_spans(audible)]
+    if not spans:
+        return result("X-A2", Outcome.SKIP, "position unknown")
+    edge = max(3.0, 0.05 * seconds)
+    places = sorted({"start" if s <= edge else "end" if e >= seconds - edge else "middle"
+                     for s, e in spans})  # fmt: skip
+    if "start" in places or "end" in places:
+        return result("X-A2", Outcome.PASS, f"audible label at the {' and '.join(places)}")
+    return result("X-A2", Outcome.INFO, "audible label in the middle only (allowed at a suitable "
+                  "middle position; start or end is the usual place)", severity="I")  # fmt: skip
+
+
+def _audible_spans(audible: dict) -> list[dict]:
+    declared = audible.get("declared")
+    if declared and declared.get("found"):
+        return list(declared.get("placements", []))
+    return list(audible.get("rhythm") or [])
 
 
 def run_watermark_checks(mark: dict, label: dict | None) -> list[CheckResult]:

@@ -59,7 +59,8 @@ class Report:
     verdict: Verdict = Verdict.INCONCLUSIVE
     metadata_label: dict | None = None
     labels: list[dict] = field(default_factory=list)
-    visible_label: dict | None = None
+    visible_label: dict | None = None  # images: the declared caption, checked on the pixels
+    audible_label: dict | None = None  # audio: rhythm cues found and the declared cue's check
     watermark: dict | None = None
     c2pa: dict | None = None
     evidence: dict = field(default_factory=dict)
@@ -75,6 +76,7 @@ class Report:
             "metadata_label": self.metadata_label,
             "labels": self.labels,
             "visible_label": self.visible_label,
+            "audible_label": self.audible_label,
             "watermark": self.watermark,
             "c2pa": self.c2pa,
             "evidence": self.evidence,
