@@ -273,3 +273,32 @@ def remove_label(existing: bytes | str) -> bytes:
     """The packet without any TC260 AIGC property (used when the label moves to another carrier)."""
     text = _text(existing)
     return _remove_property(text, _prefixes_for(text, TC260_NS) | {"TC260"}, "AIGC").encode()
+
+
+def merge_extras(existing: bytes | str | None, extra: dict[str, str]) -> bytes:
+    """Put aigc-tag's own properties into a packet without adding a label.
+
+    For containers whose label lives outside XMP (WAV ``AIGC`` chunk, ID3 ``TXXX``): earlier
+    values of the same properties are replaced, everything else in ``existing`` is kept.
+    """
+    description = ['  <rdf:Description rdf:about=""', f'    xmlns:aigctag="{AIGCTAG_NS}">']
+    for local, value in extra.items():
+        description.append(f"   <aigctag:{local}>{escape(value)}</aigctag:{local}>")
+    description.append("  </rdf:Description>\n")
+    block = "\n".join(description)
+    text = _text(existing) if existing is not None else ""
+    if "</rdf:RDF>" not in text:
+        body = (
+            f"{_PACKET_START}\n"
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="aigc-tag">\n'
+            f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
+            f"{block}"
+            " </rdf:RDF>\n"
+            "</x:xmpmeta>\n"
+            f"{_PACKET_END}"
+        )
+        return body.encode("utf-8")
+    for local in extra:
+        text = _remove_property(text, _prefixes_for(text, AIGCTAG_NS) | {"aigctag"}, local)
+    head, _, tail = text.rpartition("</rdf:RDF>")
+    return (head.rstrip() + "\n" + block + " </rdf:RDF>" + tail).encode("utf-8")
