@@ -293,7 +293,7 @@ def detect_rhythm(samples: np.ndarray, sample_rate: int) -> list[RhythmFinding]:
     power, freqs, lo, hi = _frame_features(x)
     n_frames = len(power)
     segs = [_refine(power, freqs, r, n_frames) for r in _tonal_runs(power, freqs, lo, hi)]
-    segs = [s for s in segs if s["t1"] - s["t0"] >= 0.6 * _MIN_UNIT_S]
+    segs = _drop_shadowed([s for s in segs if s["t1"] - s["t0"] >= 0.6 * _MIN_UNIT_S])
     found: list[RhythmFinding] = []
     i = 0
     while i + 4 <= len(segs):
@@ -318,6 +318,22 @@ def detect_rhythm(samples: np.ndarray, sample_rate: int) -> list[RhythmFinding]:
         )
         i += 4
     return found
+
+
+def _drop_shadowed(segs: list[dict]) -> list[dict]:
+    """Drop segments overlapping a stronger one (codec pre-echo, weak partials next to a tone)."""
+    segs = sorted(segs, key=lambda s: s["t0"])
+    keep = [True] * len(segs)
+    for i, a in enumerate(segs):
+        for j in range(i + 1, len(segs)):
+            b = segs[j]
+            if b["t0"] >= a["t1"]:
+                break
+            if a["plateau"] >= b["plateau"]:
+                keep[j] = False
+            else:
+                keep[i] = False
+    return [s for s, k in zip(segs, keep, strict=True) if k]
 
 
 def _match(four, before, after):
