@@ -133,20 +133,7 @@ def guarded(method: _M) -> _M:
 
 
 _REGISTRY: dict[str, Carrier] = {}
-_MODULES = (
-    "jpeg",
-    "png",
-    "webp",
-    "gif",
-    "tiff",
-    "heif",
-    "riff",
-    "id3",
-    "vorbis",
-    "matroska",
-    "avi",
-    "isobmff",
-)
+_MODULES = ("jpeg", "png", "webp", "gif", "tiff", "heif", "riff", "id3", "vorbis", "matroska", "avi")
 
 
 def register(carrier: Carrier) -> Carrier:
