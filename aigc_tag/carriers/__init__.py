@@ -133,7 +133,20 @@ def guarded(method: _M) -> _M:
 
 
 _REGISTRY: dict[str, Carrier] = {}
-_MODULES = ("jpeg", "png", "webp", "gif", "tiff", "heif", "riff", "id3", "vorbis", "matroska", "avi")
+_MODULES = (
+    "jpeg",
+    "png",
+    "webp",
+    "gif",
+    "tiff",
+    "heif",
+    "riff",
+    "id3",
+    "vorbis",
+    "matroska",
+    "avi",
+    "flv",
+)
 
 
 def register(carrier: Carrier) -> Carrier:

@@ -5,8 +5,8 @@ sets its key ``AIGC`` to the Annex E JSON (AMF0 string, long string past 65535 b
 other key in order and rewrites only that tag: its DataSize and the PreviousTagSize after it are
 fixed, every later tag is copied byte for byte. If the tag grows or shrinks, the byte positions in
 a ``keyframes``/``filepositions`` array (written by ``-flvflags add_keyframe_index`` and some
-muxers) and a numeric ``lastkeyframelocation`` are shifted by the same amount, and a numeric ``filesize`` is corrected. With no
-``onMetaData`` tag, a new one is inserted right after the FLV header.
+muxers) and a numeric ``lastkeyframelocation`` are shifted by the same amount, and a numeric
+``filesize`` is corrected. With no ``onMetaData`` tag, a new one is inserted after the header.
 
 aigc-tag's own properties (``extra_xmp``) are string keys ``AIGCTAG_<Name>`` in the same array
 (FLV has no XMP place: ``read_xmp`` returns None). Non-normative copies read and removed on write:
