@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from math import gcd
 
 import numpy as np
-from scipy.signal import correlate, resample_poly, sosfilt
+from scipy.signal import correlate, sosfilt
 
 from .rhythm import DEFAULT_TONE_HZ, DEFAULT_UNIT_S, _as_2d, _check_rate_channels, rhythm_cue
 from .voice import voice_prompt
@@ -510,7 +509,3 @@ def check_declared(
             results.append(_check_waveform(mono, int(sample_rate), p))
     return AudibleEvidence(results)
 
-
-def _resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:  # used by tests/tools
-    g = gcd(sr_from, sr_to)
-    return resample_poly(x, sr_to // g, sr_from // g, axis=0)

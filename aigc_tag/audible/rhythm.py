@@ -11,15 +11,25 @@ ITU boundaries and the measured tone/gap durations are exact. The array starts a
 half a ramp (4 ms) and is exactly zero at both ends. All channels are identical.
 
 Detector (:func:`detect_rhythm`) is lenient, so that cues made by other tools are found too:
-the mono mix is decimated to 8 kHz, a short-time spectrum (25 ms Hann, 5 ms hop) marks tonal
-frames (one peak 550-1150 Hz holding >= 50 % of the frame energy, hysteresis down to 30 %),
-runs of tonal frames at one frequency become tone segments whose edges are placed where the
-narrow-band energy crosses half its plateau. Four consecutive segments at one frequency
-(±4 %) form a cue when: the short tones (1, 3, 4) agree within ±30 % of their mean ``u``; the
-long one is >= 2 ``u`` (and <= 5 ``u``); gaps 1 and 3 are 1 ``u`` ±30 %… ±60 %, and gap 2
-is either 1 ``u`` (``gaps="equal"``) or 3 ``u`` (``gaps="itu"``), ±30 %; every gap is >= 15 dB
-below the tones at the tone frequency; nothing tonal lies within 1.5 ``u`` before or after;
-``u`` is 30-400 ms.
+the mono mix is decimated to 8 kHz, a short-time spectrum (25 ms Hann, 5 ms hop; a Goertzel
+bank in effect) marks tonal frames (one peak 550-1150 Hz holding >= 50 % of the frame energy,
+hysteresis: a run continues while >= 30 % at the same bin ±1), runs of tonal frames become tone
+segments whose edges are placed where the narrow-band energy crosses half its plateau
+(interpolated, ~1 ms), and a segment overlapping a stronger one is dropped (codec pre-echo).
+Four consecutive segments form a cue when:
+
+* all four are at one frequency (±4 %) in 550-1150 Hz, and their levels agree within 9 dB;
+* the short tones 1, 3, 4 agree within ±30 % of their mean ``u`` (30-400 ms);
+* the long tone 2 is 2-5 ``u`` ("long >= 2x short", any tempo);
+* gaps 1 and 3 are 1 ``u`` ±30 %; gap 2 is 1 ``u`` ±30 % (``gaps="equal"``, Morse "L" as some
+  vendors play it) or 3 ``u`` ±30 % (``gaps="itu"``, Morse "AI");
+* inside every gap the energy at the tone frequency falls >= 15 dB below the tones;
+* nothing tonal lies within 1.5 ``u`` before the first or after the last tone (so a longer
+  Morse sequence that merely contains S-L-S-S is not reported).
+
+``confidence`` is 1 minus the mean relative deviation from the ideal ratios, scaled by the
+30 % tolerance. Arbitrary speech cannot be recognised as a voice label; see
+``aigc_tag.audible.insert.NOT_CHECKABLE``.
 """
 
 from __future__ import annotations
