@@ -66,3 +66,99 @@ def probe(path: str) -> dict:
         return json.loads(out)
     except ValueError:
         raise CorruptContainer("ffprobe printed no readable description") from None
+
+
+class Stream:
+    """One long-running ffmpeg process whose frames travel through its stdin/stdout pipes.
+
+    A watchdog kills it at the deadline (so a hostile or stuck input cannot hang the caller),
+    stderr is drained on a thread (so a chatty ffmpeg cannot block on a full pipe), and leaving
+    the ``with`` block kills it if it is still running. :meth:`finish` waits for the exit and
+    raises :class:`CorruptContainer` with ffmpeg's last message on a failure.
+    """
+
+    def __init__(
+        self, args: list[str], *, stdin: bool = False, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        import threading
+
+        cmd = [tool_path("ffmpeg"), "-hide_banner", "-nostdin", *args] if not stdin else [
+            tool_path("ffmpeg"), "-hide_banner", *args]  # fmt: skip
+        self.timeout = timeout
+        self.timed_out = False
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        import collections
+
+        self._err: collections.deque[bytes] = collections.deque(maxlen=200)
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._err.append(line)  # the last 200 lines: ffmpeg's verdict comes last
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    @property
+    def stderr_text(self) -> str:
+        return b"".join(self._err).decode("utf-8", "replace")
+
+    def read_exact(self, size: int) -> bytes | None:
+        """``size`` bytes from stdout, or None at the end of the stream (a short tail too)."""
+        assert self.proc.stdout is not None
+        buf = self.proc.stdout.read(size)
+        return buf if len(buf) == size else None
+
+    def finish(self) -> None:
+        """Close the pipes, wait for the exit; raise on timeout or a non-zero exit status."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.proc.wait()
+        self._timer.cancel()
+        self._drain.join(timeout=5)
+        if self.timed_out:
+            raise AigcTagError(f"ffmpeg did not finish within {self.timeout:.0f} s")
+        if self.proc.returncode != 0:
+            lines = self.stderr_text.strip().splitlines()
+            raise CorruptContainer(f"ffmpeg failed: {lines[-1] if lines else 'no message'}")
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        self.kill()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        self.proc.wait()
+
+
+def stream(args: list[str], *, stdin: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Stream:
+    """Start ffmpeg with ``args`` (``-hide_banner`` added); see :class:`Stream`."""
+    return Stream(args, stdin=stdin, timeout=timeout)
