@@ -72,6 +72,8 @@ class _Avi:
 
 
 def _parse(data: bytes) -> _Avi:
+    if data[:4] == b"RIFF" and len(data) < 12:
+        raise CorruptContainer("AVI RIFF header truncated")
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"AVI ":
         raise UnsupportedFormat("not an AVI file (no RIFF AVI header)")
     riff_end = 8 + struct.unpack_from("<I", data, 4)[0]
