@@ -49,6 +49,8 @@ class Tag:
 
 
 def _header(data: bytes) -> int:
+    if data[:3] == b"FLV" and len(data) < 9:
+        raise CorruptContainer("FLV header truncated")
     if len(data) < 9 or data[:3] != b"FLV":
         raise UnsupportedFormat("not an FLV file (no FLV header)")
     offset = struct.unpack_from(">I", data, 5)[0]
