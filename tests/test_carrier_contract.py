@@ -7,7 +7,12 @@ run on the result. The fuzzing issue extends this to coverage-guided runs; this 
 
 from __future__ import annotations
 
+import io
 import random
+import struct
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import PRODUCER, SAMPLES
@@ -54,7 +59,102 @@ def test_readers_and_writers_raise_only_our_errors(seed):
             pass
 
 
+# --- generated seeds: small files built here (ffmpeg, mutagen, struct) for carriers whose
+# bundled sample would be large; each is labelled with write_label (and extras) first.
+
+
+def _ffmpeg(tmp: Path, name: str, *args: str) -> bytes:
+    path = tmp / name
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=0.3", *args]
+    subprocess.run([*cmd, str(path)], capture_output=True, check=True)
+    return path.read_bytes()
+
+
+def _riff_chunk(fourcc: bytes, payload: bytes) -> bytes:
+    pad = b"\0" if len(payload) & 1 else b""
+    return fourcc + struct.pack("<I", len(payload)) + payload + pad
+
+
+def _wav(tmp: Path) -> bytes:
+    from aigc_tag import xmp
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    info = b"INFO" + _riff_chunk(b"INAM", b"x\0") + _riff_chunk(b"ICMT", LABEL.encode())
+    body = b"".join(
+        [
+            _riff_chunk(b"fmt ", fmt),
+            _riff_chunk(b"LIST", info),
+            _riff_chunk(b"odd!", b"abc"),
+            _riff_chunk(b"data", bytes(range(256)) * 8),
+            _riff_chunk(b"_PMX", xmp.new_packet(LABEL)),
+        ]
+    )
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + body
+
+
+def _mp3(tmp: Path) -> bytes:
+    from mutagen.id3 import COMM, ID3, TIT2
+
+    data = io.BytesIO(_ffmpeg(tmp, "s.mp3", "-c:a", "libmp3lame", "-id3v2_version", "0"))
+    tags = ID3()
+    tags.add(TIT2(encoding=1, text="t"))
+    tags.add(COMM(encoding=0, lang="eng", desc="", text=LABEL))
+    tags.update_to_v23()
+    tags.save(data, v2_version=3, v1=2)
+    return data.getvalue()
+
+
+_VIDEO = ("-f", "lavfi", "-i", "color=s=32x24:d=0.3")
+GENERATED: dict[str, Callable[[Path], bytes]] = {
+    "wav": _wav,
+    "mp3": _mp3,
+    "flac": lambda tmp: _ffmpeg(tmp, "s.flac", "-metadata", "title=t"),
+    "ogg": lambda tmp: _ffmpeg(tmp, "s.ogg", "-c:a", "libvorbis", "-metadata", "title=t"),
+    "opus": lambda tmp: _ffmpeg(tmp, "s.opus", "-c:a", "libopus", "-metadata", "title=t"),
+    "m4a": lambda tmp: _ffmpeg(tmp, "s.m4a", "-movflags", "+faststart", "-metadata", "title=t"),
+    "mp4": lambda tmp: _ffmpeg(
+        tmp,
+        "s.mp4",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=s=32x24:d=0.3",
+        "-c:v",
+        "mpeg4",
+        "-movflags",
+        "+faststart",
+        "-metadata",
+        "title=t",
+    ),  # fmt: skip
+    "matroska": lambda tmp: _ffmpeg(tmp, "s.mkv", *_VIDEO, "-c:v", "mpeg4", "-metadata", "title=t"),
+    "webm": lambda tmp: _ffmpeg(tmp, "s.webm", *_VIDEO, "-c:v", "libvpx", "-c:a", "libopus"),
+    "avi": lambda tmp: _ffmpeg(tmp, "s.avi", *_VIDEO, "-c:v", "mpeg4", "-metadata", "title=t"),
+    "flv": lambda tmp: _ffmpeg(tmp, "s.flv", *_VIDEO, "-c:v", "flv1", "-metadata", "title=t"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_seeds_raise_only_our_errors(name, tmp_path):
+    carrier = registry()[name]
+    data = GENERATED[name](tmp_path)
+    assert sniff(data[:64]) is carrier
+    data = carrier.write_label(data, LABEL, {"Caption": "c"})
+    assert len(carrier.read_labels(data)) == 1
+    calls = [carrier.read_labels, carrier.read_xmp]
+    calls += [getattr(carrier, m) for m in ("has_c2pa", "read_extras") if hasattr(carrier, m)]
+    for mutant in _mutants(data, random.Random(name), 150):
+        for call in calls:
+            try:
+                call(mutant)
+            except AigcTagError:
+                pass
+        try:
+            carrier.write_label(mutant, LABEL, {"Caption": "c"})
+        except AigcTagError:
+            pass
+
+
 def test_every_carrier_has_a_contract_seed():
-    names = {sniff(p.read_bytes()[:64]).name for p in SEEDS}
+    names = {sniff(p.read_bytes()[:64]).name for p in SEEDS} | set(GENERATED)
     writable = {name for name, c in registry().items() if c.can_write}
     assert writable <= names, f"no bundled sample for {writable - names}"
