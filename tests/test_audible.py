@@ -361,7 +361,7 @@ def test_placement_json_roundtrip():
 
 @pytest.mark.parametrize("kind", ["rhythm", "voice-zh", "voice-bilingual"])
 def test_check_declared_pass_and_tamper(kind):
-    sr = 48000
+    sr = 16000
     prog = speech_like(sr, 3.0, 2)
     out, pl = insert_label(prog, sr, make_cue(kind, sr, 2), kind=kind, where="both")
     ev = check_declared(out, sr, pl)
@@ -418,7 +418,7 @@ def test_user_clip_envelope_check():
 )
 def test_after_lossy_codec(tmp_path, codec, args, ext):
     sr = 44100
-    prog = speech_like(sr, 2.5, 2)
+    prog = speech_like(sr, 1.5, 2)
     out_r, pl_r = insert_label(prog, sr, make_cue("rhythm", sr, 2), where="both")
     y, ysr = ffmpeg_roundtrip(out_r, sr, tmp_path, args, ext)
     ev = check_declared(y, ysr, pl_r)
