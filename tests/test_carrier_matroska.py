@@ -53,7 +53,17 @@ def videos(tmp_path_factory):
     )
     ffmpeg("-i", str(d / "tagged.mkv"), "-c", "copy", "-map_metadata", "-1", str(d / "plain.mkv"))
     ffmpeg(
-        *SRC, "-c:v", "libvpx", "-b:v", "50k", "-deadline", "realtime", "-c:a", "libopus", "-shortest", str(d / "clip.webm")
+        *SRC,
+        "-c:v",
+        "libvpx",
+        "-b:v",
+        "50k",
+        "-deadline",
+        "realtime",
+        "-c:a",
+        "libopus",
+        "-shortest",
+        str(d / "clip.webm"),
     )
     return d
 
