@@ -259,3 +259,18 @@ def test_c2pa_signed_sample_keeps_manifest(thirdparty, tmp_path):
     dst.write_bytes(out)
     rec = exiftool_json(dst, "-b", "-U", "-RIFF:Unknown_AIGC", "-warning")
     assert rec["RIFF:Unknown_AIGC"] == LABEL and "ExifTool:Warning" not in rec
+
+
+def test_streamed_wav_from_a_pipe(tmp_path):
+    cmd = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=0.1", "-f", "wav", "-"]
+    src = subprocess.run(cmd, capture_output=True, check=True).stdout
+    assert struct.unpack_from("<I", src, 4)[0] == 0xFFFFFFFF
+    fmt = riff.wav_format(src)
+    assert fmt.data_offset + fmt.data_size == len(src)
+    out = CARRIER.write_label(src, LABEL, {"Caption": "c"})
+    assert struct.unpack_from("<I", out, 4)[0] == len(out) - 8
+    assert [c.fourcc for c in riff.chunks(out)] == [b"fmt ", b"LIST", b"AIGC", b"data", b"_PMX"]
+    assert riff.wav_format(out).data_size == fmt.data_size
+    got, _ = sf.read(io.BytesIO(out), dtype="int16")
+    want = np.frombuffer(src[fmt.data_offset :], "<i2")
+    assert np.array_equal(got, want)

@@ -6,7 +6,9 @@ first ``AIGC`` chunk in place, or inserts a new one right before the ``data`` ch
 puts ``LIST``/``INFO``, so every reader copes with it); every other chunk (``fmt``, ``fact``,
 ``data``, ``LIST``, ``bext``, ``iXML``, ``_PMX``, ``id3``, ``C2PA``, unknown ones) is copied byte
 for byte in its order, with its pad byte, and the RIFF size is fixed (for RF64/BW64 the 64-bit
-size in ``ds64``). Bytes after the declared RIFF end are kept as they are.
+size in ``ds64``). Bytes after the declared RIFF end are kept as they are. A streamed WAV (as
+ffmpeg writes to a pipe: RIFF and ``data`` sizes 0 or 0xFFFFFFFF) is read with its data running
+to the end of the file, and written back with the real sizes filled in.
 
 Other places read (non-normative) and cleared on write, so that exactly one label is left:
 ``LIST``/``INFO`` sub-chunks named ``AIGC`` or holding an AIGC JSON blob (e.g. ``ICMT``) are
@@ -98,10 +100,11 @@ def _parse(data: bytes, *, strict: bool) -> _Riff:
     if form not in FORMS or wave != b"WAVE":
         raise UnsupportedFormat("not a WAV file (no RIFF/RF64 WAVE header)")
     big: dict[bytes, int] = {}
+    streamed = False
     if form == b"RIFF":
         riff_end = 8 + size32
         if size32 < 4 or size32 == 0xFFFFFFFF:  # streamed output: size never filled in
-            riff_end = len(data)
+            riff_end, streamed = len(data), True
     else:
         riff_size, big = _ds64_sizes(data)
         riff_end = 8 + riff_size if riff_size >= 4 else len(data)
@@ -123,10 +126,13 @@ def _parse(data: bytes, *, strict: bool) -> _Riff:
         fourcc, size = struct.unpack_from("<4sI", data, pos)
         if size == 0xFFFFFFFF and fourcc in big:
             size = big[fourcc]
+        elif fourcc == b"data" and streamed and size == 0:
+            size = riff_end - pos - 8  # a pipe writer's placeholder: the data runs to the end
         stop = pos + 8 + size
         if stop > riff_end:
             label = f"WAV chunk {fourcc.decode('latin-1')!r} #{len(found)} at offset {pos}"
-            if strict or fourcc != b"data":
+            unsized = streamed or size == 0xFFFFFFFF  # data size never filled in (a pipe)
+            if (strict and not unsized) or fourcc != b"data":
                 raise CorruptContainer(
                     f"{label} declares {size} bytes, only {riff_end - pos - 8} left"
                 )
@@ -326,6 +332,10 @@ class RiffCarrier:
                 tag = _meta_payload(chunk, data)
                 stripped = id3.strip_tag_labels(tag)
                 body.append(chunk.raw(data) if stripped == tag else _chunk(cc, stripped))
+            elif cc == b"data" and riff.form == b"RIFF":
+                declared = struct.unpack_from("<I", data, chunk.start + 4)[0]
+                fixed = declared == chunk.size
+                body.append(chunk.raw(data) if fixed else _chunk(cc, chunk.payload(data)))
             else:
                 body.append(chunk.raw(data))
         if extra_xmp and not xmp_done:
