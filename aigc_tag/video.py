@@ -87,29 +87,39 @@ def apply_layers(data: bytes, carrier: Carrier, label: AIGCLabel, plan: VideoLay
 def render(data: bytes, container: str, label: AIGCLabel, plan: VideoLayers) -> bytes:
     """The pixel pass alone: caption and/or frame watermark (and the soundtrack mark), the rest
     of the file kept. ``container`` is the carrier name (mp4, mov, mkv, webm, avi, flv)."""
-    from . import video_io
-
     with tempfile.TemporaryDirectory(prefix="aigc-tag-video-") as tmp:
         src = str(Path(tmp) / "input.bin")
         Path(src).write_bytes(data)
-        kw = {"max_pixels": plan.max_pixels} if plan.max_pixels else {}
-        info = video_io.probe_video(src, **kw)
-        plan.warnings += info.warnings
-        fmt, suffix = video_io.muxer(info, container)
-        dst = str(Path(tmp) / f"output{suffix}")
-        overlay = _caption_overlay(info, plan) if plan.visible else None
-        marker = _marker(info, label, plan) if plan.watermark else None
-        audio = _audio_mark(src, info, label, plan, tmp) if marker is not None else None
-        args, warnings = video_io.encode_args(src, dst, info, fmt, audio=audio)
-        plan.warnings += warnings
-        if audio:
-            args = _audio_encoder_args(args, info)
-        spans = _spans(info, plan) if overlay is not None else []
-        count = _pipe(src, info, args, overlay, marker, spans)
-        out = Path(dst).read_bytes()
-        if overlay is not None:
-            _declare(info, plan, spans, count)
-        plan.quality = _quality(src, dst, info, overlay, len(data), len(out))
+        try:
+            return _render(src, tmp, len(data), container, label, plan)
+        except AigcTagError as exc:  # ffmpeg names our private temporary file: say "input"
+            raise type(exc)(str(exc).replace(src, "input").replace(tmp, "")) from None
+
+
+def _render(
+    src: str, tmp: str, size_in: int, container: str, label: AIGCLabel, plan: VideoLayers
+) -> bytes:
+    from . import video_io
+
+    kw = {"max_pixels": plan.max_pixels} if plan.max_pixels else {}
+    info = video_io.probe_video(src, **kw)
+    plan.warnings += info.warnings
+    fmt, suffix = video_io.muxer(info, container)
+    dst = str(Path(tmp) / f"output{suffix}")
+    overlay = _caption_overlay(info, plan) if plan.visible else None
+    marker = _marker(info, label, plan) if plan.watermark else None
+    audio = _audio_mark(src, info, label, plan, tmp) if marker is not None else None
+    args, warnings = video_io.encode_args(src, dst, info, fmt, audio=audio)
+    plan.warnings += warnings
+    if audio:
+        args = _audio_encoder_args(args, info)
+    spans = _spans(info, plan) if overlay is not None else []
+    count = _pipe(src, info, args, overlay, marker, spans)
+    video_io.restore_rotation(dst, info, fmt)
+    out = Path(dst).read_bytes()
+    if overlay is not None:
+        _declare(info, plan, spans, count)
+    plan.quality = _quality(src, dst, info, overlay, size_in, len(out))
     plan.applied += [n for n, on in (("visible", overlay is not None),
                                      ("watermark", marker is not None)) if on]  # fmt: skip
     if marker is None:
@@ -379,7 +389,8 @@ def _quality(src: str, dst: str, info: VideoInfo, overlay, size_in: int, size_ou
     if h < 16 or w < 16:
         return out
     crop = f"crop={w}:{h}:{x}:{y},format=gray"
-    graph = (f"[0:v]{crop},split[a1][a2];[1:v]{crop},split[b1][b2];"
+    resample = f"fps={info.rate}," if info.vfr else ""
+    graph = (f"[0:v]{crop},split[a1][a2];[1:v]{resample}{crop},split[b1][b2];"
              f"[a1][b1]psnr;[a2][b2]ssim")  # fmt: skip
     args = ["-v", "info", "-nostats", "-noautorotate", "-t", "10", "-i", dst, "-noautorotate",
             "-t", "10", "-i", src, "-filter_complex", graph, "-f", "null", "-"]  # fmt: skip

@@ -171,6 +171,7 @@ def probe_video(path: str, *, max_pixels: int = MAX_PIXELS, timeout: float = 120
     times = _packet_times(path, int(v["index"]), timeout)
     if not times:
         raise CorruptContainer("the video stream has no frames (zero-length or truncated)")
+    _check_truncated(v, fmt, times)
     rate, avg = _fraction(v.get("r_frame_rate")), _fraction(v.get("avg_frame_rate"))
     steps = np.diff(times) if len(times) > 1 else np.array([])
     vfr = False
@@ -221,6 +222,23 @@ def probe_video(path: str, *, max_pixels: int = MAX_PIXELS, timeout: float = 120
         streams=streams,
         warnings=warnings,
     )
+
+
+def _check_truncated(v: dict, fmt: dict, times: list[float]) -> None:
+    """The container's own frame count and duration against the packets really present."""
+    declared = int(v.get("nb_frames") or 0)
+    if declared and len(times) < 0.97 * declared - 2:
+        raise CorruptContainer(
+            f"the file is truncated: {len(times)} of the {declared} video frames its index "
+            "lists are present"
+        )
+    duration = float(v.get("duration") or fmt.get("duration") or 0.0)
+    step = float(np.median(np.diff(times))) if len(times) > 2 else 0.0
+    if duration > 1.0 and times[-1] + 3 * step + 0.5 < 0.9 * duration:
+        raise CorruptContainer(
+            f"the file is truncated: video frames stop at {times[-1]:.2f} s of the "
+            f"{duration:.2f} s its header declares"
+        )
 
 
 def _packet_times(path: str, index: int, timeout: float) -> list[float]:
@@ -367,14 +385,28 @@ def encode_args(
         args += ["-map", f"-1:{first_audio}", "-map", "2:a:0"]
     args += ["-map_metadata", "1", "-map_metadata:s:v:0", f"1:s:{info.index}",
              "-map_chapters", "1", "-c", "copy", *enc]  # fmt: skip
-    if info.rotation:
-        # The display matrix of the source: the player turns the picture as before.
-        args += ["-metadata:s:v:0", f"rotate={(-info.rotation) % 360}"]
     if info.sar != 1:
         args += ["-aspect:v:0", str(Fraction(info.width * info.sar, info.height))]
     if fmt in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
     return [*args, "-f", fmt, "-y", dst], warnings
+
+
+def restore_rotation(path: str, info: VideoInfo, fmt: str) -> None:
+    """Give the encoded file the source's display matrix back (ffmpeg 5 drops it on a
+    re-encode and honours the ``rotate`` tag only on a stream copy): one remux, in place."""
+    if not info.rotation:
+        return
+    tmp = path + ".rot"
+    ffmpeg.run(
+        "ffmpeg",
+        ["-v", "error", "-i", path, "-map", "0", "-c", "copy", "-map_metadata", "0",
+         "-metadata:s:v:0", f"rotate={(-info.rotation) % 360}", "-f", fmt, "-y", tmp],
+        timeout=_timeout(info),
+    )  # fmt: skip
+    import os
+
+    os.replace(tmp, path)
 
 
 @dataclass
