@@ -146,6 +146,7 @@ _MODULES = (
     "matroska",
     "avi",
     "flv",
+    "isobmff",
 )
 
 
