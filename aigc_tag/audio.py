@@ -96,13 +96,11 @@ def _sample_pass(decoded: Decoded, label: AIGCLabel, plan: AudioLayers) -> np.nd
 
 
 def _cue(kind: str, rate: int, channels: int) -> tuple[np.ndarray, str]:
-    from .audible import rhythm_cue, voice_prompt
+    from .audible import make_cue
 
-    if kind == "rhythm":
-        return rhythm_cue(rate, channels), "rhythm"
-    if kind.startswith("voice-"):
-        return voice_prompt(kind.removeprefix("voice-"), rate, channels), kind
-    return _user_clip(Path(kind[5:]), rate, channels), "clip"
+    if kind.startswith("clip:"):
+        return _user_clip(Path(kind[5:]), rate, channels), "clip"
+    return make_cue(kind, rate, channels), kind
 
 
 def _user_clip(path: Path, rate: int, channels: int) -> np.ndarray:
