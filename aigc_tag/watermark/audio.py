@@ -378,7 +378,7 @@ def embed(
     over = np.abs(x) > 1.0  # out-of-range input samples are passed through untouched
     if over.any():
         out[over] = x[over]
-    return out
+    return out[:, 0] if np.ndim(samples) == 1 else out
 
 
 # --------------------------------------------------------------------------- detection
