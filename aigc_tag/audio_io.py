@@ -48,7 +48,7 @@ class AudioStream:
 
     @property
     def lossy(self) -> bool:
-        return self.codec not in ("pcm", "flac")
+        return self.codec not in ("pcm", "flac", "alac")
 
 
 @dataclass
@@ -165,7 +165,8 @@ def _probe_stream(path: str) -> AudioStream:
         raise CorruptContainer("the audio stream has no sample rate or channel count") from None
     if rate <= 0 or not 1 <= channels <= 64:
         raise CorruptContainer(f"implausible audio stream: {rate} Hz, {channels} channels")
-    bits = int(s.get("bits_per_raw_sample") or 0) if s.get("codec_name") == "flac" else 0
+    lossless = s.get("codec_name") in ("flac", "alac")
+    bits = int(s.get("bits_per_raw_sample") or 0) if lossless else 0
     bit_rate = int(s.get("bit_rate") or info.get("format", {}).get("bit_rate") or 0)
     return AudioStream(
         s.get("codec_name", "?"), rate, channels, s.get("channel_layout", ""), bits, bit_rate
@@ -175,9 +176,10 @@ def _probe_stream(path: str) -> AudioStream:
 def _bitrate_args(stream: AudioStream, fmt: str) -> list[str]:
     """At least the source's bitrate (the next standard step up), never a lower one."""
     if fmt == "flac":
+        planar = "p" if stream.codec == "alac" else ""
         if stream.bits and stream.bits <= 16:
-            return ["-sample_fmt", "s16"]
-        return ["-sample_fmt", "s32", "-bits_per_raw_sample", str(stream.bits or 24)]
+            return ["-sample_fmt", "s16" + planar]
+        return ["-sample_fmt", "s32" + planar, "-bits_per_raw_sample", str(stream.bits or 24)]
     kbps = max(stream.bit_rate // 1000, 0)
     if fmt == "mp3":
         steps = _MP3_RATES_KBPS if stream.sample_rate >= 32000 else _MP3_LSF_RATES_KBPS
@@ -191,6 +193,8 @@ def _bitrate_args(stream: AudioStream, fmt: str) -> list[str]:
 
 def _ffmpeg_encode(samples: np.ndarray, stream: AudioStream, fmt: str, original: bytes) -> bytes:
     encoder, suffix = _CODECS[fmt]
+    if stream.codec == "alac":  # Apple Lossless in M4A stays lossless
+        encoder = "alac"
     layout = ["-ch_layout", stream.channel_layout] if stream.channel_layout else []
     with tempfile.TemporaryDirectory(prefix="aigc-tag-") as tmp:
         out = Path(tmp) / f"output{suffix}"
@@ -202,7 +206,7 @@ def _ffmpeg_encode(samples: np.ndarray, stream: AudioStream, fmt: str, original:
             args += ["-i", str(src), "-map", "0:a", "-map_metadata", "1", "-movflags", "+faststart"]
         else:
             args += ["-map_metadata", "-1"]
-        args += ["-c:a", encoder, *_bitrate_args(stream, fmt)]
+        args += ["-c:a", encoder, *_bitrate_args(stream, "flac" if encoder == "alac" else fmt)]
         if fmt == "mp3":
             args += ["-id3v2_version", "0", "-write_id3v1", "0"]
         ffmpeg.run("ffmpeg", [*args, "-y", str(out)], stdin=samples.astype("<f4").tobytes())

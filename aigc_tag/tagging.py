@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import audio as audio_layers
 from . import image as image_layers
-from .carriers import Carrier, sniff
+from .carriers import Carrier, sniff_content
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
 from .fileio import atomic_write, read_input
 from .label import AIGCLabel, charset_problems, check_provider_code
@@ -172,7 +172,7 @@ class Tagger:
             raise type(exc)(f"{name}: {exc}") from None
 
     def _tag_bytes(self, data: bytes, produce_id: str | None, name: str) -> tuple[bytes, TagResult]:
-        carrier = sniff(data[:64], name=name)
+        carrier = sniff_content(data, name=name)
         label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
         label.validate()
         self._refuse_c2pa(carrier, data, name)

@@ -36,6 +36,7 @@ __all__ = [
     "registry",
     "scan_blobs",
     "sniff",
+    "sniff_content",
 ]
 
 
@@ -172,6 +173,21 @@ def sniff(head: bytes, *, name: str = "") -> Carrier:
     if not hits:
         raise UnsupportedFormat(f"{where}not a supported format (magic bytes {head[:8].hex()})")
     return hits[0]
+
+
+def sniff_content(data: bytes, *, name: str = "") -> Carrier:
+    """:func:`sniff`, then a look past the magic where it decides the media type: an ISO BMFF
+    file whose every track is sound is audio (``m4a``) whatever its brand says."""
+    carrier = sniff(data[:64], name=name)
+    if carrier.name == "mp4":
+        from .isobmff import M4A_CARRIER, is_audio_only
+
+        try:
+            if is_audio_only(data):
+                return M4A_CARRIER
+        except AigcTagError:
+            pass  # the carrier reports the broken box itself when it reads the file
+    return carrier
 
 
 _BLOB_MARKERS = (b"AIGC{", b'{"AIGC"', b"{'AIGC'", b'{"AIGC" ')

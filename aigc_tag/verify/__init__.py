@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..carriers import Carrier, Found, sniff
+from ..carriers import Carrier, Found, sniff_content
 from ..errors import AigcTagError, LimitExceeded
 from ..fileio import MAX_INPUT_BYTES, read_input
 from .checks import (
@@ -89,7 +89,7 @@ def verify_bytes(
     the audio watermark's replay-speed search (±5 %)."""
     report = Report(path=name)
     try:
-        carrier = sniff(data[:64], name=name)
+        carrier = sniff_content(data, name=name)
     except AigcTagError as exc:
         return _fail_report(report, str(exc))
     report.media_type, report.format = carrier.media_type, carrier.name
