@@ -504,6 +504,13 @@ def self_check(
                     "watermark embedded but not detectable in the output (too flat, too small "
                     "or too strongly compressed); the other layers are in place"
                 )
+        if plan.audio_marked:
+            sound = _soundtrack(path, key)
+            if not (sound and sound.get("payload")):
+                result.warnings.append(
+                    "the soundtrack watermark does not read back (too quiet, too short or too "
+                    "low a bitrate); the frame watermark carries the payload"
+                )
 
 
 def verify_video(
