@@ -97,27 +97,36 @@ class FrameMarker:
 
     def mask(self, y: np.ndarray) -> np.ndarray:
         """Per-pixel amplitude ceiling (in units of the field, i.e. 8-bit levels): about one level
-        on flat areas, more on texture, never beyond the headroom to black/white."""
+        on flat areas, more on texture, never beyond the headroom to black/white.
+
+        Computed at half resolution and interpolated (the mask is smooth anyway): ~4x cheaper."""
         h, w = y.shape
-        yf = y.astype(np.float32) / np.float32(self._unit)
-        small = cv2.resize(yf, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(y, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32)
+        if self._unit != 1.0:
+            small *= np.float32(1.0 / self._unit)
         hp = small - cv2.GaussianBlur(small, (0, 0), 1.0)
-        act = np.sqrt(cv2.boxFilter(hp * hp, -1, (5, 5)))
-        cap = cv2.resize(1.0 + 0.8 * act, (w, h), interpolation=cv2.INTER_LINEAR)
+        cap = cv2.boxFilter(hp * hp, -1, (5, 5))
+        cv2.sqrt(cap, cap)
+        cap = cap * np.float32(0.8) + np.float32(1.0)
         lo, hi = self._lo / self._unit, self._hi / self._unit
-        head = np.minimum(yf - np.float32(lo), np.float32(hi) - yf)
-        head += np.float32(0.5)
-        np.maximum(head, 0.0, out=head)
-        np.minimum(cap, head, out=cap)
-        np.minimum(cap, np.float32(self.strength), out=cap)
-        return cap
+        # headroom of the darkest/brightest pixel nearby (3x3 at half resolution)
+        kernel = np.ones((3, 3), np.uint8)
+        low = cv2.erode(small, kernel) - np.float32(lo)
+        high = np.float32(hi) - cv2.dilate(small, kernel)
+        np.minimum(cap, low + np.float32(0.5), out=cap)
+        np.minimum(cap, high + np.float32(0.5), out=cap)
+        np.clip(cap, 0.0, np.float32(self.strength), out=cap)
+        return cv2.resize(cap, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def apply(self, y: np.ndarray, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """Return the marked luma plane (same dtype); ``region`` (x0, y0, x1, y1) is left alone."""
-        delta = self.mask(y) * self.field_
+        delta = cv2.multiply(self.mask(y), self.field_)
         if region is not None:
             x0, y0, x1, y1 = region
             delta[y0:y1, x0:x1] = 0.0
+        if y.dtype == np.uint8:  # saturating, rounding add in one pass
+            return cv2.add(y, delta, dtype=cv2.CV_8U)
         out = y.astype(np.float32) + delta
         np.clip(np.rint(out, out=out), 0, self._max, out=out)
         return out.astype(y.dtype)
