@@ -124,6 +124,18 @@ class Stream:
         buf = self.proc.stdout.read(size)
         return buf if len(buf) == size else None
 
+    def read_into(self, size: int) -> bytearray | None:
+        """Like :meth:`read_exact`, into a fresh writable buffer (no copy for numpy views)."""
+        assert self.proc.stdout is not None
+        buf = bytearray(size)
+        view, got = memoryview(buf), 0
+        while got < size:
+            n = self.proc.stdout.readinto(view[got:])
+            if not n:
+                return None
+            got += n
+        return buf
+
     def finish(self) -> None:
         """Close the pipes, wait for the exit; raise on timeout or a non-zero exit status."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:

@@ -288,14 +288,13 @@ def frames(path: str, info: VideoInfo) -> Iterator[list[np.ndarray]]:
     count = 0
     with ffmpeg.stream(decode_args(path, info), timeout=_timeout(info)) as proc:
         while True:
-            buf = proc.read_exact(info.frame_bytes)
+            buf = proc.read_into(info.frame_bytes)  # writable, no copy
             if buf is None:
                 break
             count += 1
             planes, pos = [], 0
             for (h, w), size in zip(shapes, sizes, strict=True):
-                plane = np.frombuffer(buf, dtype, count=h * w, offset=pos).reshape(h, w)
-                planes.append(plane.copy())
+                planes.append(np.frombuffer(buf, dtype, count=h * w, offset=pos).reshape(h, w))
                 pos += size
             yield planes
         proc.finish()
@@ -419,7 +418,7 @@ class Writer:
         assert self.proc.proc.stdin is not None
         try:
             for plane in planes:
-                self.proc.proc.stdin.write(np.ascontiguousarray(plane).tobytes())
+                self.proc.proc.stdin.write(memoryview(np.ascontiguousarray(plane)).cast("B"))
         except (BrokenPipeError, OSError):
             self.proc.kill()
             try:
