@@ -44,6 +44,7 @@ import argparse
 import json
 import math
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -151,6 +152,51 @@ def _speed(x: np.ndarray, sr: int, factor: float) -> tuple:
     return resample_poly(x, up // g, down // g, axis=0).astype(np.float32), sr
 
 
+# ------------------------------------------------------------------------------- anchor (GPL)
+
+AW_HEX = "5a17c3e09b2f4d6188e0c1d2b3a49f07"  # 128-bit random payload for audiowmark
+
+
+class _Clock:
+    """Wall time and CPU time of child processes (audiowmark runs as a subprocess)."""
+
+    def __enter__(self) -> _Clock:
+        self.wall0 = time.perf_counter()
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu0 = r.ru_utime + r.ru_stime
+        return self
+
+    def __exit__(self, *exc) -> None:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = r.ru_utime + r.ru_stime - self.cpu0
+
+
+def aw_embed(x: np.ndarray, sr: int) -> tuple[np.ndarray, float, float]:
+    """audiowmark add at its default strength: (marked, wall s, child CPU s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+        sf.write(src, x, sr, subtype="FLOAT")
+        with _Clock() as clock:
+            subprocess.run([AUDIOWMARK, "-q", "add", str(src), str(dst), AW_HEX], check=True,
+                           capture_output=True)
+        y, _ = sf.read(dst, dtype="float32", always_2d=True)
+    return y, clock.wall, clock.cpu
+
+
+def aw_detect(y: np.ndarray, sr: int, speed: bool = False) -> tuple[bool, float, float]:
+    """audiowmark get: (exact payload among the reported patterns, wall s, child CPU s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.wav"
+        sf.write(src, y, sr, subtype="FLOAT")
+        cmd = [AUDIOWMARK, "get", str(src)] + (["--detect-speed"] if speed else [])
+        with _Clock() as clock:
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    found = any(line.split()[2:3] == [AW_HEX] for line in out.splitlines()
+                if line.startswith("pattern"))
+    return found, clock.wall, clock.cpu
+
+
 ATTACKS = {
     "none": lambda x, sr: (x, sr),
     "mp3_128k": lambda x, sr: _ffmpeg_codec(x, sr, ("libmp3lame", "128k", "mp3")),
@@ -217,39 +263,55 @@ def _pesq_wb(x: np.ndarray, y: np.ndarray, sr: int) -> float | None:
     return float(np.median(scores)) if scores else None
 
 
-def run_attacks(marked: dict, attacks: list[str], n_crops: int) -> dict:
+def run_attacks(marked: dict, attacks: list[str], n_crops: int, aw_marked: dict | None) -> dict:
+    """Per attack and file: ours (ok, z) and, when the anchor runs, audiowmark's ok."""
     out = {}
     for attack in attacks:
         row = {}
         for name, (y, sr) in marked.items():
+            aw_y = aw_marked[name][0] if aw_marked else None
             if attack == "crop_5s":
                 rng = np.random.default_rng(len(name))
-                hits, zs = 0, []
+                hits, aw_hits, zs = 0, 0, []
                 for _ in range(n_crops):
                     s0 = int(rng.integers(0, y.shape[0] - 5 * sr))
                     det = wm.detect(y[s0 : s0 + 5 * sr], sr)
                     hits += _ok(det)
                     zs.append(det.score)
+                    if aw_y is not None:
+                        aw_hits += aw_detect(aw_y[s0 : s0 + 5 * sr], sr)[0]
                 row[name] = {"ok": hits, "n": n_crops, "z": float(np.median(zs))}
+                if aw_y is not None:
+                    row[name]["aw_ok"] = aw_hits
                 continue
             base = attack.replace("+thorough", "")
+            thorough = attack.endswith("+thorough")
             ya, sra = ATTACKS[base](y, sr)
             t0 = time.process_time()
-            det = wm.detect(ya, sra, thorough=attack.endswith("+thorough"))
+            det = wm.detect(ya, sra, thorough=thorough)
             row[name] = {"ok": int(_ok(det)), "n": 1, "z": det.score, "p": det.p_value,
                          "speed": det.speed, "cpu_s": time.process_time() - t0}
+            if aw_y is not None:
+                aw_a, aw_sr = ATTACKS[base](aw_y, sr)
+                found, wall, _ = aw_detect(aw_a, aw_sr, speed=thorough)
+                row[name].update(aw_ok=int(found), aw_wall_s=wall)
         out[attack] = row
-        cells = ", ".join(f"{v['ok']}/{v['n']} z={v['z']:.1f}" for v in row.values())
+        cells = ", ".join(f"{v['ok']}/{v['n']} z={v['z']:.1f} aw={v.get('aw_ok', '-')}"
+                          for v in row.values())
         print(f"> {attack}: {cells}", file=sys.stderr, flush=True)
     return out
 
 
-def run_quality(orig: dict, marked: dict) -> dict:
+def run_quality(orig: dict, marked: dict, aw_marked: dict | None) -> dict:
     out = {}
     for name, (x, sr) in orig.items():
         y = marked[name][0]
-        pesq_wb = _pesq_wb(x, y, sr) if "speech" in name else None
-        out[name] = {"snr_db": _snr(x, y), "pesq_wb": pesq_wb}
+        speech = "speech" in name
+        out[name] = {"snr_db": _snr(x, y), "pesq_wb": _pesq_wb(x, y, sr) if speech else None}
+        if aw_marked:
+            aw_y = aw_marked[name][0]
+            out[name].update(aw_snr_db=_snr(x, aw_y),
+                             aw_pesq_wb=_pesq_wb(x, aw_y, sr) if speech else None)
     return out
 
 
@@ -269,7 +331,15 @@ def run_speed(orig: dict) -> dict:
         wm.detect(ys, srs, thorough=True)
         thr.append(time.process_time() - t0)
         dur = x.shape[0] / sr
-        out[name] = {
+        if AUDIOWMARK:
+            aw_y, add_wall, add_cpu = aw_embed(x, sr)
+            _, get_wall, get_cpu = aw_detect(aw_y, sr)
+            _, spd_wall, spd_cpu = aw_detect(_speed(aw_y, sr, 1.05)[0], sr, speed=True)
+            out[name] = {"aw_add_x_rt": dur / add_wall, "aw_get_x_rt": dur / get_wall,
+                         "aw_add_cpu_s": add_cpu, "aw_get_cpu_s": get_cpu,
+                         "aw_get_cpu_x_rt": dur / get_cpu,
+                         "aw_speed_over_get": spd_wall / get_wall}
+        out.setdefault(name, {}).update({
             "seconds": dur,
             "embed_s": float(np.median(emb)),
             "detect_s": float(np.median(det)),
@@ -277,7 +347,7 @@ def run_speed(orig: dict) -> dict:
             "detect_x_rt": dur / float(np.median(det)),
             "thorough_s": float(np.median(thr)),
             "thorough_over_detect": float(np.median(thr)) / float(np.median(det)),
-        }
+        })
     return out
 
 
@@ -376,27 +446,57 @@ def run_localise(seconds: float = 10.0) -> dict:
 
 
 def print_attacks(res: dict, names: list[str]) -> None:
-    anchor = "audiowmark 0.6.5 (spec §6, strength 10; not run here)"
-    print(f"| attack | {' | '.join(names)} | all | {anchor} |")
+    ran = any("aw_ok" in v for row in res.values() for v in row.values())
+    anchor = ("audiowmark 0.6.5 this run (strength 10; alsa, espeak, music)" if ran
+              else "audiowmark 0.6.5 (spec §6, strength 10; not run here)")
+    print(f"| attack | {' | '.join(names)} | aigc-tag all | {anchor} |")
     print("|---" * (len(names) + 3) + "|")
     for attack, row in res.items():
         cells = [f"{row[n]['ok']}/{row[n]['n']} (z {row[n]['z']:.1f})" for n in names]
         ok = sum(row[n]["ok"] for n in names)
         tot = sum(row[n]["n"] for n in names)
         mark = f"**{ok}/{tot}**" if ok == tot else f"{ok}/{tot}"
-        print(f"| {attack} | {' | '.join(cells)} | {mark} | {SPEC_ANCHOR.get(attack, '-')} |")
+        if ran:
+            aw = sum(row[n].get("aw_ok", 0) for n in names)
+            per = ", ".join(str(row[n].get("aw_ok", "-")) for n in names)
+            ref = f"**{aw}/{tot}**" if aw == tot else f"{aw}/{tot}"
+            ref += f" ({per})"
+        else:
+            ref = SPEC_ANCHOR.get(attack, "-")
+        print(f"| {attack} | {' | '.join(cells)} | {mark} | {ref} |")
+
+
+def _f(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
 
 
 def print_quality(q: dict, s: dict | None) -> None:
     print("| file | wm SNR dB | PESQ-WB | embed x RT | detect x RT | thorough / detect |")
     print("|---|---|---|---|---|---|")
     for name, v in q.items():
-        pesq = "-" if v["pesq_wb"] is None else f"{v['pesq_wb']:.2f}"
         sp = s.get(name) if s else None
         extra = (f"{sp['embed_x_rt']:.0f} | {sp['detect_x_rt']:.0f} | "
                  f"{sp['thorough_over_detect']:.1f}x") if sp else "- | - | -"
-        print(f"| {name} | {v['snr_db']:.1f} | {pesq} | {extra} |")
-    print(f"\nReference (spec §6.2, audiowmark 0.6.5 strength 10): {SPEC_QUALITY}; {SPEC_SPEED}.")
+        print(f"| {name} | {v['snr_db']:.1f} | {_f(v['pesq_wb'], '.2f')} | {extra} |")
+    if not any("aw_snr_db" in v for v in q.values()):
+        print(f"\nReference (spec §6.2, audiowmark 0.6.5 strength 10, not run here): "
+              f"{SPEC_QUALITY}; {SPEC_SPEED}.")
+        return
+    print("\naudiowmark 0.6.5 (default strength 10) on the same files, this run; x RT = "
+          "audio seconds per wall second (get is multi-threaded: CPU-time factor in brackets);"
+          " ratio = aigc-tag / audiowmark:\n")
+    print("| file | wm SNR dB | PESQ-WB | add x RT | get x RT | --detect-speed / get | "
+          "embed ratio | detect ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, v in q.items():
+        sp = (s or {}).get(name, {})
+        add, get = sp.get("aw_add_x_rt"), sp.get("aw_get_x_rt")
+        cpu = sp.get("aw_get_cpu_x_rt")
+        er = sp["embed_x_rt"] / add if add else None
+        dr = sp["detect_x_rt"] / get if get else None
+        print(f"| {name} | {v['aw_snr_db']:.1f} | {_f(v['aw_pesq_wb'], '.2f')} | "
+              f"{_f(add, '.0f')} | {_f(get, '.0f')} ({_f(cpu, '.0f')}) | "
+              f"{_f(sp.get('aw_speed_over_get'), '.1f')}x | {_f(er, '.2f')} | {_f(dr, '.1f')} |")
 
 
 def print_null(res: dict) -> None:
@@ -433,6 +533,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None,
                     choices=["attacks", "quality", "speed", "null", "localise"])
     ap.add_argument("--attacks", nargs="*", default=None)
+    ap.add_argument("--results", type=Path, default=RESULTS, help="JSON output path")
     args = ap.parse_args()
     seconds = args.seconds or (30.0 if args.quick else 120.0)
     crops = args.crops or (4 if args.quick else 12)
@@ -446,10 +547,14 @@ def main() -> None:
     if AUDIOWMARK is None:
         print("audiowmark is not on PATH (not packaged on Debian bookworm): its column quotes the "
               "spec section 6 measurements, not this run.\n")
+    else:
+        print(f"audiowmark: {AUDIOWMARK} (run on the same files and attacks; 'ok' = its exact "
+              "128-bit payload among the reported patterns; not run on the null set).\n")
     results: dict = {"date": started.isoformat(), "conditions": conditions,
                      "audiowmark": AUDIOWMARK, "strength": wm.DEFAULT_STRENGTH}
     orig = _files(seconds)
     marked = {n: (wm.embed(x, sr, BITS), sr) for n, (x, sr) in orig.items()}
+    aw_marked = {n: (aw_embed(x, sr)[0], sr) for n, (x, sr) in orig.items()} if AUDIOWMARK else None
     names = list(orig)
     if "attacks" in sections:
         attacks = args.attacks or [*ATTACKS, "crop_5s"]
@@ -461,7 +566,7 @@ def main() -> None:
             print("ffmpeg not found: codec attacks skipped\n")
             attacks = [a for a in attacks if not any(c in a for c in ("mp3", "aac", "opus",
                                                                        "vorbis"))]
-        res = run_attacks(marked, attacks, crops)
+        res = run_attacks(marked, attacks, crops, aw_marked)
         results["attacks"] = res
         print("## Robustness (ok = exact payload at FPR <= 1e-6; z = pilot z-score)\n")
         print_attacks(res, names)
@@ -470,7 +575,7 @@ def main() -> None:
         missed = ", ".join(a for a in goal if a not in met)
         print(f"\nGoal attacks passed on every file: {len(met)}/{len(goal)}"
               f"{' - missed: ' + missed if missed else ''}\n")
-    q = run_quality(orig, marked) if "quality" in sections else None
+    q = run_quality(orig, marked, aw_marked) if "quality" in sections else None
     s = run_speed(orig) if "speed" in sections else None
     if q is not None:
         results["quality"], results["speed"] = q, s
@@ -489,9 +594,9 @@ def main() -> None:
         print("## False positives (unwatermarked audio, public key)\n")
         print_null(null)
         print()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, default=float) + "\n")
-    print(f"Results written to {RESULTS.relative_to(REPO)}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    print(f"Results written to {args.results}")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ DEFAULT_STRENGTH = 0.1  # dB of change per dB a band lies below the file's loud 
 MAX_GAIN_DB = 4.0
 MASK_DB = -6.0  # masking threshold relative to the power spread over +-2 bands
 GATE_DB = -50.0  # frames quieter than this (vs the loud frames) are left alone
+DETECT_GATE_MARGIN_DB = 6.0  # the detector drops frames this much above the gate: crops and
+# codecs move the loudness percentiles, and a frame just above the gate carries a weak mark
 CLIP_DB = 8.0  # whitened log-power clip of the detector
 MATCH_GAIN = 2.3  # the Hann-squared synthesis shows ~0.28 of its nominal dB change: rescale
 P_THRESHOLD = 1e-6
@@ -398,7 +400,11 @@ def _whitened(x: np.ndarray, subs: int = SUB) -> np.ndarray:
     level = level.reshape(n_frames, subs, N_BANDS).transpose(1, 0, 2)
     w = np.zeros_like(level)
     w[:, 1:-1] = level[:, 1:-1] - 0.5 * (level[:, :-2] + level[:, 2:])
-    return np.clip(w, -CLIP_DB, CLIP_DB)
+    np.clip(w, -CLIP_DB, CLIP_DB, out=w)
+    # Mirror the embedder's gate: frames far below the loud ones carry no mark, only noise.
+    frame_db = 10.0 * np.log10(np.mean(10.0 ** (level / 10.0), axis=2))
+    w[frame_db < np.percentile(frame_db, 95) + GATE_DB + DETECT_GATE_MARGIN_DB] = 0.0
+    return w
 
 
 def _fold(w: np.ndarray) -> np.ndarray:
