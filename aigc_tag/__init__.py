@@ -42,6 +42,7 @@ __all__ = [
     "UnsupportedFormat",
     "Verdict",
     "parse_label",
+    "tag_audio",
     "tag_bytes",
     "tag_image",
     "verify",
@@ -76,4 +77,23 @@ def tag_image(
     """
     tagger = Tagger(producer, **settings)
     out, _ = tagger.tag_image(image, format=format, produce_id=produce_id, **(save_options or {}))
+    return out
+
+
+def tag_audio(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    producer: str,
+    produce_id: str | None = None,
+    format: str = "wav",
+    bitrate_kbps: int = 0,
+    **settings: Any,
+) -> bytes:
+    """Tag in-memory audio (float samples in [-1, 1], (n,) or (n, channels)) and return the file
+    in ``format`` (wav, flac, mp3, ogg, opus, m4a); ``settings`` go to Tagger (``audible``,
+    ``audible_at``, ``watermark``, ...)."""
+    out, _ = Tagger(producer, **settings).tag_audio(
+        samples, sample_rate, format=format, bitrate_kbps=bitrate_kbps, produce_id=produce_id
+    )
     return out

@@ -21,7 +21,7 @@ from .label import AIGCLabel
 if TYPE_CHECKING:
     from .audible import AudiblePlacement
     from .audio_io import Decoded
-    from .tagging import TagResult
+    from .tagging import Tagger, TagResult
     from .watermark.keys import WatermarkKey
     from .watermark.payload import Payload
 
@@ -162,3 +162,32 @@ def self_check(
                 "watermark embedded but not detectable in the output (too quiet, too short or "
                 "too low a bitrate); the other layers are in place"
             )
+
+
+def transcode_tagged(
+    tagged_wav: bytes, result: TagResult, fmt: str, bitrate_kbps: int, tagger: Tagger
+) -> bytes:
+    """Encode a tagged float WAV to ``fmt`` and move its label and declarations across, then
+    check the new file the way tagging checks any output."""
+    from . import audio_io
+    from .audible import AudiblePlacement
+    from .carriers import registry, riff
+    from .watermark.payload import Payload
+
+    decoded = audio_io.decode(tagged_wav, riff.CARRIER)
+    encoded = audio_io.new_file(
+        decoded.samples, decoded.stream.sample_rate, fmt, bitrate_kbps=bitrate_kbps
+    )
+    carrier = registry()[fmt]
+    if tagger.metadata:
+        extras = riff.CARRIER.read_extras(tagged_wav)
+        encoded = carrier.write_label(encoded, result.label.to_json(), extras)
+    tagger._self_check_labels(encoded, carrier, result.label, result.source)
+    plan = AudioLayers(tagger.audible, tagger.audible_at, tagger.watermark, tagger.metadata)
+    plan.placements = [AudiblePlacement.from_json(p) for p in result.audible or []]
+    if result.watermark_payload:
+        plan.payload = Payload.for_label(result.label.ContentProducer, result.label.ProduceID)
+    result.format = fmt
+    if plan.placements or plan.payload is not None:
+        self_check(encoded, carrier, plan, result, tagger.watermark_key)
+    return encoded

@@ -21,7 +21,7 @@ from . import ffmpeg
 from .carriers import Carrier
 from .errors import CorruptContainer, UnsupportedFormat
 
-__all__ = ["AudioStream", "Decoded", "decode", "encode"]
+__all__ = ["AudioStream", "Decoded", "decode", "encode", "new_file"]
 
 #: Encoder, muxer file suffix and how the bitrate is chosen, per carrier name.
 _CODECS = {
@@ -89,6 +89,37 @@ def encode(samples: np.ndarray, decoded: Decoded, original: bytes, carrier: Carr
         raise UnsupportedFormat(f"re-encoding {carrier.name} audio is not supported")
     encoded = _ffmpeg_encode(samples, decoded.stream, carrier.name, original)
     return _carry_tags(original, encoded, carrier.name)
+
+
+def new_file(
+    samples: np.ndarray, sample_rate: int, fmt: str, *, bits: int = 16, bitrate_kbps: int = 0
+) -> bytes:
+    """A new, untagged file from samples (what a generation pipeline hands over): WAV at
+    ``bits`` (16, 24 or 32 = float), or any re-encodable format at ``bitrate_kbps``."""
+    samples = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2 or not 1 <= samples.shape[1] <= 64 or sample_rate <= 0:
+        raise ValueError("samples must be (n,) or (n, channels) at a positive sample rate")
+    if fmt == "wav":
+        return _encode_wav(samples, _empty_wav(samples.shape[1], sample_rate, bits))
+    if fmt not in _CODECS:
+        raise UnsupportedFormat(f"cannot write {fmt!r} audio; one of wav, {', '.join(_CODECS)}")
+    stream = AudioStream(fmt, sample_rate, samples.shape[1], bits=bits if fmt == "flac" else 0,
+                         bit_rate=bitrate_kbps * 1000)  # fmt: skip
+    return _ffmpeg_encode(samples, stream, fmt, None)
+
+
+def _empty_wav(channels: int, rate: int, bits: int) -> bytes:
+    import struct
+
+    if bits not in (16, 24, 32):
+        raise ValueError("WAV bits must be 16, 24 or 32 (float)")
+    tag = 3 if bits == 32 else 1  # 32 means IEEE float: what a model's float output is
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 0)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 # --------------------------------------------------------------------------- WAV (numpy)
@@ -186,12 +217,16 @@ def _bitrate_args(stream: AudioStream, fmt: str) -> list[str]:
         kbps = next((r for r in steps if r >= kbps), steps[-1]) if kbps else 192
     elif fmt == "opus":
         kbps = min(max(kbps, 32), 510) if kbps else 96
+    elif fmt == "ogg" and not kbps:
+        return ["-q:a", "6"]  # libvorbis refuses bitrates its rate/channel mode cannot reach
     else:  # aac, vorbis
         kbps = max(kbps, 64) if kbps else 160
     return ["-b:a", f"{kbps}k"]
 
 
-def _ffmpeg_encode(samples: np.ndarray, stream: AudioStream, fmt: str, original: bytes) -> bytes:
+def _ffmpeg_encode(
+    samples: np.ndarray, stream: AudioStream, fmt: str, original: bytes | None
+) -> bytes:
     encoder, suffix = _CODECS[fmt]
     if stream.codec == "alac":  # Apple Lossless in M4A stays lossless
         encoder = "alac"
@@ -200,16 +235,28 @@ def _ffmpeg_encode(samples: np.ndarray, stream: AudioStream, fmt: str, original:
         out = Path(tmp) / f"output{suffix}"
         args = ["-v", "error", "-f", "f32le", "-ar", str(stream.sample_rate),
                 "-ac", str(stream.channels), *layout, "-i", "pipe:0"]  # fmt: skip
-        if fmt == "m4a":  # tags come from the original through ffmpeg's metadata map
+        if fmt == "m4a" and original is not None:  # tags: through ffmpeg's metadata map
             src = Path(tmp) / "input.m4a"
             src.write_bytes(original)
             args += ["-i", str(src), "-map", "0:a", "-map_metadata", "1", "-movflags", "+faststart"]
+        elif fmt == "m4a":
+            args += ["-map_metadata", "-1", "-movflags", "+faststart"]
         else:
             args += ["-map_metadata", "-1"]
         args += ["-c:a", encoder, *_bitrate_args(stream, "flac" if encoder == "alac" else fmt)]
         if fmt == "mp3":
             args += ["-id3v2_version", "0", "-write_id3v1", "0"]
-        ffmpeg.run("ffmpeg", [*args, "-y", str(out)], stdin=samples.astype("<f4").tobytes())
+        pcm = samples.astype("<f4").tobytes()
+        try:
+            ffmpeg.run("ffmpeg", [*args, "-y", str(out)], stdin=pcm)
+        except CorruptContainer:
+            if fmt != "ogg" or "-b:a" not in args:
+                raise
+            # libvorbis has no mode for this bitrate at this rate/channel count: use quality 6
+            # (above the usual 64-160 kbit/s sources) instead.
+            at = args.index("-b:a")
+            ffmpeg.run("ffmpeg", [*args[:at], "-q:a", "6", *args[at + 2 :], "-y", str(out)],
+                       stdin=pcm)  # fmt: skip
         return out.read_bytes()
 
 

@@ -246,6 +246,32 @@ class Tagger:
         image.save(buf, format=format, **save_options)
         return self.tag_bytes(buf.getvalue(), produce_id=produce_id, name=f"<{format} image>")
 
+    def tag_audio(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        *,
+        format: str = "wav",
+        bits: int = 16,
+        bitrate_kbps: int = 0,
+        produce_id: str | None = None,
+    ) -> tuple[bytes, TagResult]:
+        """Tag in-memory audio (float samples, (n,) or (n, channels), in [-1, 1]), e.g. a TTS
+        model's output; returns the encoded file. ``format`` is wav (``bits`` 16, 24 or 32 =
+        float), flac, mp3, ogg, opus or m4a (``bitrate_kbps``; 0 = a sensible default).
+
+        Lossy formats are encoded once: the layers run on a lossless intermediate, which is then
+        encoded and labelled, so the output is a single generation."""
+        from . import audio_io
+
+        name = f"<{format} audio>"
+        if format in ("wav", "flac"):
+            data = audio_io.new_file(samples, sample_rate, format, bits=bits)
+            return self.tag_bytes(data, produce_id=produce_id, name=name)
+        lossless = audio_io.new_file(samples, sample_rate, "wav", bits=32)
+        tagged, result = self.tag_bytes(lossless, produce_id=produce_id, name=name)
+        return audio_layers.transcode_tagged(tagged, result, format, bitrate_kbps, self), result
+
     # --- internals ----------------------------------------------------------------------
 
     def _tag_audio(

@@ -279,6 +279,31 @@ def test_codecs_round_trip_with_all_layers(suffix: str, args: list[str], tmp_pat
     assert report.watermark["payload"]["hex"] == expected_payload(result)
 
 
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "ogg"])
+def test_tag_audio_from_a_pipeline_array(fmt: str) -> None:
+    """A TTS model's float output, encoded once, with every layer in the target format."""
+    import aigc_tag
+
+    speech_like = music(24000, 7.0)[:, 0]
+    out = aigc_tag.tag_audio(speech_like, 24000, producer=PRODUCER, format=fmt,
+                             audible_at="end")  # fmt: skip
+    info = ffprobe_bytes(out, fmt)
+    assert int(info["audio"]["sample_rate"]) == 24000 and info["audio"]["channels"] == 1
+    report = verify_bytes(out)
+    assert report.format == fmt and report.verdict.value == "compliant"
+    assert report.watermark["payload"] is not None
+    assert report.audible_label["declared"]["placements"][0]["where"] == "end"
+
+
+def ffprobe_bytes(data: bytes, suffix: str) -> dict:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=f".{suffix}") as fh:
+        fh.write(data)
+        fh.flush()
+        return ffprobe(Path(fh.name))
+
+
 # --------------------------------------------------------------------------- third party, CLI
 
 

@@ -158,9 +158,9 @@ def register(carrier: Carrier) -> Carrier:
 
 def registry() -> dict[str, Carrier]:
     """All carriers, importing the carrier modules on first use."""
-    if not _REGISTRY:
-        for mod in _MODULES:
-            importlib.import_module(f"{__name__}.{mod}")
+    # Not "if the registry is empty": importing one carrier module directly registers it alone.
+    for mod in _MODULES:
+        importlib.import_module(f"{__name__}.{mod}")
     return dict(_REGISTRY)
 
 
