@@ -94,6 +94,7 @@ class Stream:
         )
         import collections
 
+        _widen_pipes(self.proc)
         self._err: collections.deque[bytes] = collections.deque(maxlen=200)
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
@@ -169,6 +170,21 @@ class Stream:
                 except OSError:
                     pass
         self.proc.wait()
+
+
+def _widen_pipes(proc: subprocess.Popen) -> None:
+    """Ask Linux for 1 MiB pipe buffers (64 KiB by default): a raw 1080p frame is 3 MB, and
+    fewer, larger transfers cost fewer context switches. Best effort, elsewhere a no-op."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            try:
+                fcntl.fcntl(pipe.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
+            except OSError:
+                pass
 
 
 def stream(args: list[str], *, stdin: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Stream:

@@ -180,20 +180,23 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--untagged", type=int, default=50)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-robustness", action="store_true")
+    ap.add_argument("--merge", action="store_true", help="keep the other parts of the JSON")
     args = ap.parse_args()
-    out: dict = {}
+    path = ROOT / "benchmarks" / "results" / "video.json"
+    out: dict = json.loads(path.read_text()) if args.merge and path.exists() else {}
     with tempfile.TemporaryDirectory(prefix="aigc-video-bench-") as tmp:
         t = Path(tmp)
         if not args.skip_speed:
             print("speed:", flush=True)
             out["speed"] = speed(t, args.runs, args.seconds)
-        print("robustness:", flush=True)
-        out["robustness"] = robustness(t, args.clips)
-        print("untagged:", flush=True)
-        out["untagged"] = false_positives(t, args.untagged)
-    report(out)
-    path = ROOT / "benchmarks" / "results" / "video.json"
+        if not args.skip_robustness:
+            print("robustness:", flush=True)
+            out["robustness"] = robustness(t, args.clips)
+            print("untagged:", flush=True)
+            out["untagged"] = false_positives(t, args.untagged)
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    report(out)
 
 
 def report(out: dict) -> None:
@@ -218,6 +221,8 @@ def report(out: dict) -> None:
         if q:
             print(f"\nCaption-free region, full tagging: PSNR {q.get('psnr_db'):.2f} dB, SSIM "
                   f"{q.get('ssim'):.4f}; size {q.get('size_change', 0) * 100:+.1f} %.")
+    if "robustness" not in out:
+        return
     rows = out["robustness"]["clips"]
     print(f"\n### Watermark survival over {len(rows)} tagged 1080p clips (6 s)\n")
     print("| attack | survived | min z |")

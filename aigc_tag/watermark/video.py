@@ -73,6 +73,7 @@ class FrameMarker:
     strength: float = DEFAULT_STRENGTH
     depth: int = 8
     full_range: bool = False
+    mask_every: int = 2
     field_: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +95,7 @@ class FrameMarker:
         self._lo = 0.0 if self.full_range else 16.0 * (1 << (self.depth - 8))
         self._hi = (255.0 if self.full_range else 235.0) * (1 << (self.depth - 8))
         self._max = float((1 << self.depth) - 1)
+        self._frame, self._mask = 0, None
 
     def mask(self, y: np.ndarray) -> np.ndarray:
         """Per-pixel amplitude ceiling (in units of the field, i.e. 8-bit levels): about one level
@@ -120,8 +122,14 @@ class FrameMarker:
         return cv2.resize(cap, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def apply(self, y: np.ndarray, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
-        """Return the marked luma plane (same dtype); ``region`` (x0, y0, x1, y1) is left alone."""
-        delta = cv2.multiply(self.mask(y), self.field_)
+        """Return the marked luma plane (same dtype); ``region`` (x0, y0, x1, y1) is left alone.
+
+        The mask is recomputed every ``mask_every`` frames (content moves little in between;
+        the add saturates, so a stale headroom only clips a chip)."""
+        if self._frame % self.mask_every == 0 or self._mask is None:
+            self._mask = self.mask(y)
+        self._frame += 1
+        delta = cv2.multiply(self._mask, self.field_)
         if region is not None:
             x0, y0, x1, y1 = region
             delta[y0:y1, x0:x1] = 0.0
