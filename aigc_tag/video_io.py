@@ -316,13 +316,12 @@ def _check_complete(info: VideoInfo, count: int, stderr: str) -> None:
 # --------------------------------------------------------------------------- encoding
 
 
-def muxer(info: VideoInfo, carrier_name: str) -> tuple[str, str]:
-    """(ffmpeg muxer, file suffix) that writes the same container as the source."""
-    if carrier_name in ("webm",) or info.format_name.startswith("matroska,webm") and (
-        carrier_name == "webm"
-    ):
-        return "webm", ".webm"
+def muxer(info: VideoInfo, carrier_name: str, head: bytes = b"") -> tuple[str, str]:
+    """(ffmpeg muxer, file suffix) that writes the same container as the source: WebM when the
+    EBML DocType (or the carrier) says webm, MOV when the major brand is QuickTime's."""
     if "matroska" in info.format_name:
+        if carrier_name == "webm" or b"\x42\x82\x84webm" in head[:64]:
+            return "webm", ".webm"
         return "matroska", ".mkv"
     if info.format_name == "avi":
         return "avi", ".avi"
@@ -335,27 +334,35 @@ def muxer(info: VideoInfo, carrier_name: str) -> tuple[str, str]:
     raise UnsupportedFormat(f"cannot write the {info.format_name or 'unknown'} container")
 
 
-def encoder_args(info: VideoInfo) -> tuple[list[str], list[str]]:
-    """(encoder arguments for output stream v:0, warnings)."""
+def _for_stream(options: list[str], index: int) -> list[str]:
+    """Bind encoder options to one output stream: ``-crf 18`` -> ``-crf:3 18``."""
+    out = []
+    for item in options:
+        if item.startswith("-") and not item[1:].replace(".", "").isdigit():
+            item = f"{item.split(':')[0]}:{index}"
+        out.append(item)
+    return out
+
+
+def encoder_args(info: VideoInfo, index: int = 0) -> tuple[list[str], list[str]]:
+    """(encoder arguments for output stream ``index``, warnings)."""
     warnings = []
     if info.codec in ENCODERS:
         name, quality = ENCODERS[info.codec]
+    elif info.codec == "flv1":
+        name, quality = "flv", ["-q:v", "2"]
     else:
         name, quality = FALLBACK
         warnings.append(f"no encoder of the {info.codec} family: the video is re-encoded as H.264")
     bitrate = str(max(info.bit_rate * 3 // 2, 500_000))
     quality = [q.replace("{bitrate}", bitrate) for q in quality]
-    args = ["-c:v:0", name, *quality]
-    if info.codec == "flv1":
-        args = ["-c:v:0", "flv", "-q:v", "2"]
-        warnings.pop()
     pix = info.pix_fmt if info.pix_fmt in _PIPE_FORMATS else info.pipe_format
-    if name == "libx264" and pix.endswith("10le"):
-        pix = pix  # x264 in Debian is built with 8 and 10 bit
-    args += ["-pix_fmt:v:0", pix]
+    options = ["-c", name, *quality, "-pix_fmt", pix]
     for key, value in info.color.items():
-        args += [f"-{key}:v:0", value]
-    return args, warnings
+        options += [f"-{key}", value]
+    if info.sar != 1:
+        options += ["-aspect", str(Fraction(info.width * info.sar, info.height))]
+    return _for_stream(options, index), warnings
 
 
 def raw_input_args(info: VideoInfo) -> list[str]:
@@ -370,22 +377,37 @@ def raw_input_args(info: VideoInfo) -> list[str]:
 
 
 def encode_args(
-    src: str, dst: str, info: VideoInfo, fmt: str, *, audio: str | None = None
+    src: str,
+    dst: str,
+    info: VideoInfo,
+    fmt: str,
+    *,
+    audio: str | None = None,
+    audio_options: list[str] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """The muxing ffmpeg's arguments: new video from the pipe (input 0), everything else from the
-    original (input 1) copied; ``audio`` replaces the first audio stream with a file."""
-    enc, warnings = encoder_args(info)
+    """The muxing ffmpeg's arguments: the new video from the pipe (input 0), every other stream
+    of the original (input 1) copied, in the original order; ``audio`` (input 2) replaces the
+    first audio stream, encoded with ``audio_options`` (``-c aac -b 128k``, unbound)."""
     args = ["-v", "error", *raw_input_args(info), "-i", src]
     if audio:
         args += ["-i", audio]
-    args += ["-map", "0:v:0", "-map", "1", "-map", f"-1:{info.index}"]
     first_audio = info.audio_streams[0]["index"] if info.audio_streams else None
-    if audio and first_audio is not None:
-        args += ["-map", f"-1:{first_audio}", "-map", "2:a:0"]
-    args += ["-map_metadata", "1", "-map_metadata:s:v:0", f"1:s:{info.index}",
-             "-map_chapters", "1", "-c", "copy", *enc]  # fmt: skip
-    if info.sar != 1:
-        args += ["-aspect:v:0", str(Fraction(info.width * info.sar, info.height))]
+    maps: list[str] = []
+    codecs: list[str] = []
+    warnings: list[str] = []
+    for out_index, stream in enumerate(sorted(info.streams, key=lambda s: int(s["index"]))):
+        i = int(stream["index"])
+        if i == info.index:
+            maps += ["-map", "0:0"]
+            enc, warnings = encoder_args(info, out_index)
+            codecs += [*enc, f"-map_metadata:s:{out_index}", f"1:s:{i}"]
+        elif audio and i == first_audio:
+            maps += ["-map", "2:0"]
+            codecs += _for_stream(audio_options or [], out_index)
+            codecs += [f"-map_metadata:s:{out_index}", f"1:s:{i}"]
+        else:
+            maps += ["-map", f"1:{i}"]
+    args += [*maps, "-map_metadata", "1", "-map_chapters", "1", "-c", "copy", *codecs]
     if fmt in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
     return [*args, "-f", fmt, "-y", dst], warnings

@@ -196,6 +196,29 @@ def test_output_keeps_codec_geometry_rate_pixfmt_and_audio_bytes(
     assert video_io.packet_hashes(str(src)) == video_io.packet_hashes(str(out))
 
 
+def test_stream_order_colour_and_subtitles_kept_with_soundtrack_mark(tmp_path):
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nhello\n\n2\n00:00:02,500 --> "
+                   "00:00:03,000\nworld\n")  # fmt: skip
+    src = tmp_path / "in.mp4"
+    ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3.5",
+       "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.3:duration=3.5", "-i", str(srt),
+       "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "veryfast",
+       "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+       "-c:a", "aac", "-b:a", "128k", "-c:s", "mov_text", "-metadata:s:a:0", "language=fra",
+       str(src))  # fmt: skip
+    out = tmp_path / "out.mp4"
+    p = tag(src, out, audio_watermark=True)
+    assert p.audio_marked
+    a, b = probe(src)["streams"], probe(out)["streams"]
+    assert [s["codec_type"] for s in b] == ["video", "audio", "subtitle"]
+    assert [s["codec_name"] for s in a] == [s["codec_name"] for s in b]
+    for key in ("color_primaries", "color_transfer", "color_space"):
+        assert b[0].get(key) == "bt709", key
+    assert b[1]["tags"].get("language") == "fra"
+    assert video_io.packet_hashes(str(src), "s") == video_io.packet_hashes(str(out), "s")
+
+
 # --------------------------------------------------------------------------- watermark
 
 
