@@ -18,6 +18,7 @@ timestamps say so), so the presentation timing of every frame is kept to within 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -268,13 +269,24 @@ def _timeout(info: VideoInfo) -> float:
     return 60.0 + 10.0 * max(info.duration, 1.0) * max(area, 0.25)
 
 
+@functools.cache
+def _fps_flag() -> str:
+    """``-fps_mode`` (ffmpeg >= 5.1) or its older spelling ``-vsync``."""
+    try:
+        first = ffmpeg.run("ffmpeg", ["-version"], timeout=30).decode("ascii", "replace")
+        major, minor = (int(x) for x in first.split()[2].lstrip("n").split(".")[:2])
+    except (ValueError, IndexError, CorruptContainer):
+        return "-vsync"
+    return "-fps_mode" if (major, minor) >= (5, 1) else "-vsync"
+
+
 def decode_args(path: str, info: VideoInfo) -> list[str]:
     args = ["-v", "error", "-noautorotate", "-i", path, "-map", f"0:{info.index}",
             "-an", "-sn", "-dn"]  # fmt: skip
     if info.vfr:
-        args += ["-fps_mode", "cfr", "-r", str(info.rate)]
+        args += [_fps_flag(), "cfr", "-r", str(info.rate)]
     else:
-        args += ["-fps_mode", "passthrough"]
+        args += [_fps_flag(), "passthrough"]
     return [*args, "-f", "rawvideo", "-pix_fmt", info.pipe_format, "pipe:1"]
 
 
@@ -503,7 +515,7 @@ def gray_frames(
         args += ["-t", f"{max_seconds:.3f}"]
     if filters:
         args += ["-vf", ",".join(filters)]
-    args += ["-fps_mode", "passthrough" if not fps else "cfr", "-f", "rawvideo",
+    args += [_fps_flag(), "passthrough" if not fps else "cfr", "-f", "rawvideo",
              "-pix_fmt", "gray", "pipe:1"]  # fmt: skip
     with ffmpeg.stream(args, timeout=timeout) as proc:
         i = 0
@@ -533,7 +545,7 @@ def rgb_frames(path: str, *, max_seconds: float, timeout: float = 300.0):
         args += ["-vf", f"scale={w}:{h},setsar=1"]
     if rot in (90, 270):
         w, h = h, w
-    args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    args += [_fps_flag(), "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     rate = _fraction(v.get("r_frame_rate")) or _fraction(v.get("avg_frame_rate")) or Fraction(25)
     with ffmpeg.stream(args, timeout=timeout) as proc:
         i = 0
