@@ -130,6 +130,11 @@ GENERATED: dict[str, Callable[[Path], bytes]] = {
     "webm": lambda tmp: _ffmpeg(tmp, "s.webm", *_VIDEO, "-c:v", "libvpx", "-c:a", "libopus"),
     "avi": lambda tmp: _ffmpeg(tmp, "s.avi", *_VIDEO, "-c:v", "mpeg4", "-metadata", "title=t"),
     "flv": lambda tmp: _ffmpeg(tmp, "s.flv", *_VIDEO, "-c:v", "flv1", "-metadata", "title=t"),
+    "markdown": lambda tmp: (
+        "---\ntitle: t\ntags: [a, b]\naigc: {Label: '1'}\n---\n# T\n\n<!-- AIGC "
+        + LABEL
+        + " -->\n\ntext\n"
+    ).encode(),
 }
 
 

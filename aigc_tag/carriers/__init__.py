@@ -148,6 +148,7 @@ _MODULES = (
     "avi",
     "flv",
     "isobmff",
+    "markdown",
 )
 
 
