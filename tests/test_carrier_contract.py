@@ -135,6 +135,11 @@ GENERATED: dict[str, Callable[[Path], bytes]] = {
         + LABEL
         + " -->\n\ntext\n"
     ).encode(),
+    "html": lambda tmp: (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>t</title>\n'
+        "<meta property='aigc:label' content='" + LABEL + "'>\n</head>\n"
+        '<body><p class="aigc-label">AI生成</p><script>"<meta>"</script>x</body></html>\n'
+    ).encode(),
 }
 
 

@@ -149,6 +149,7 @@ _MODULES = (
     "flv",
     "isobmff",
     "markdown",
+    "html",
 )
 
 
