@@ -23,6 +23,7 @@ __all__ = [
     "GB_MIN_RATIO",
     "POSITIONS",
     "PRESETS",
+    "TEXT_PRESETS",
     "check_wording",
     "has_both_elements",
     "resolve_text",
@@ -40,6 +41,16 @@ PRESETS: dict[str, str] = {
     "bilingual-long": "本内容由人工智能生成 / AI-generated content",
 }
 DEFAULT_TEXT = PRESETS["zh"]
+#: Label lines for AI-written *text* (aigc_tag.text): a full sentence reads better than a caption.
+#: "bilingual" here is the long form; the image preset of the same name stays the short caption.
+TEXT_PRESETS: dict[str, str] = {
+    "zh-long": PRESETS["zh-long"],
+    "zh-long-synth": PRESETS["zh-long-synth"],
+    "zh-prefix": "以下内容由人工智能生成",
+    "bilingual": "本内容由人工智能生成 / AI-generated",
+    "bilingual-long": PRESETS["bilingual-long"],
+}
+DEFAULT_TEXT_LABEL = TEXT_PRESETS["zh-long"]
 MAX_LENGTH = 64  # a caption, not a paragraph: long text cannot keep 5 % glyphs on small images
 
 _AI_TOKEN = re.compile(r"(?<![A-Za-z])AI(?:GC)?(?![A-Za-z])")
