@@ -17,9 +17,8 @@ Safe positions. A frame goes only (a) between the last letter or digit of a word
 space, or (b) right after closing CJK punctuation (，。、；：！？）」』》】…) before a
 letter, digit, punctuation or line end. Never inside code spans, fenced or indented code, HTML
 tags, link destinations, square brackets (reference labels), URLs or e-mail addresses, never
-after an
-ideograph, never before a combining mark, ZWJ or another selector, so grapheme clusters, emoji
-ZWJ sequences and the shaping of joined scripts (Arabic, Indic) are untouched.
+after an ideograph, never before a combining mark, ZWJ or another selector, so grapheme clusters,
+emoji ZWJ sequences and the shaping of joined scripts (Arabic, Indic) are untouched.
 
 What destroys it (:data:`DESTROYED_BY`): GBK/GB2312/Big5 and other legacy encodings (they cannot
 encode the characters: strict encoding fails, lenient encoding drops them); stripping variation
