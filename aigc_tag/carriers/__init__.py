@@ -150,6 +150,7 @@ _MODULES = (
     "isobmff",
     "markdown",
     "html",
+    "ooxml",
 )
 
 

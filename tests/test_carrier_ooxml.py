@@ -1,0 +1,232 @@
+"""DOCX/XLSX/PPTX carrier: documents built with python-docx/openpyxl/python-pptx, labels checked
+with exiftool, the outputs reopened by the same libraries, untouched ZIP members compared raw."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+import subprocess
+import zipfile
+
+import docx
+import openpyxl
+import pptx
+import pytest
+from conftest import exiftool_json
+
+from aigc_tag.carriers import ooxml, sniff
+from aigc_tag.errors import CorruptContainer, LimitExceeded, UnsupportedFormat
+from aigc_tag.label import AIGCLabel
+from aigc_tag.visible.wording import has_both_elements
+
+LABEL = AIGCLabel.for_producer("001191110102MACQD9K64010000", "doc<&>-1").to_json()
+OLD = AIGCLabel.for_producer("001191440300708461136T1XGW3", "old-1").to_json()
+OLD_CUSTOM = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<Properties xmlns="{ooxml.CUSTOM_NS}" xmlns:vt="{ooxml.VT_NS}">'
+    f'<property fmtid="{ooxml.FMTID}" pid="2" name="Department"><vt:lpwstr>R&amp;D</vt:lpwstr>'
+    f'</property><property fmtid="{ooxml.FMTID}" pid="5" name="aigc_label">'
+    f"<vt:lpwstr>{OLD}</vt:lpwstr></property></Properties>"
+)
+
+
+def make_docx() -> bytes:
+    d = docx.Document()
+    d.add_paragraph("First paragraph")
+    d.add_paragraph("Last paragraph")
+    d.core_properties.author = "Ann"
+    d.core_properties.title = "Report"
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def make_xlsx() -> bytes:
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "cell"
+    wb.properties.creator = "Ann"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def make_pptx() -> bytes:
+    p = pptx.Presentation()
+    slide = p.slides.add_slide(p.slide_layouts[0])
+    slide.shapes.title.text = "Slide title"
+    p.core_properties.author = "Ann"
+    buf = io.BytesIO()
+    p.save(buf)
+    return buf.getvalue()
+
+
+MAKERS = {"docx": make_docx, "xlsx": make_xlsx, "pptx": make_pptx}
+
+
+def with_custom(data: bytes, custom: str) -> bytes:
+    """The package with a custom.xml part (registered), as Word would write it."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                body = body.replace(
+                    b"</Types>",
+                    b'<Override PartName="/docProps/custom.xml" ContentType="'
+                    + ooxml.CUSTOM_CT.encode()
+                    + b'"/></Types>',
+                )
+            elif info.filename == "_rels/.rels":
+                body = body.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rId99" Type="'
+                    + ooxml.CUSTOM_REL.encode()
+                    + b'" Target="docProps/custom.xml"/></Relationships>',
+                )
+            out.writestr(info, body)
+        out.writestr("docProps/custom.xml", custom)
+    return buf.getvalue()
+
+
+def raw_members(data: bytes) -> dict[str, bytes]:
+    """Each member's local header + compressed bytes, as stored."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    out = {}
+    for info in zf.infolist():
+        n, m = struct.unpack_from("<HH", data, info.header_offset + 26)
+        start = info.header_offset + 30 + n + m
+        out[info.filename] = data[info.header_offset : start + info.compress_size]
+    return out
+
+
+def reopen(kind: str, data: bytes) -> None:
+    if kind == "docx":
+        d = docx.Document(io.BytesIO(data))
+        assert "First paragraph" in [p.text for p in d.paragraphs]
+        assert d.core_properties.author == "Ann" and d.core_properties.title == "Report"
+    elif kind == "xlsx":
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        assert wb.active["A1"].value == "cell" and wb.properties.creator == "Ann"
+    else:
+        p = pptx.Presentation(io.BytesIO(data))
+        assert p.slides[0].shapes.title.text == "Slide title"
+        assert p.core_properties.author == "Ann"
+
+
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_label_written_read_by_exiftool_and_libraries(kind, tmp_path):
+    src = MAKERS[kind]()
+    assert sniff(src[:64]) is ooxml.DOCX  # one ZIP claimant ...
+    carrier = ooxml.refine(src)  # ... refined by looking inside
+    assert carrier.name == kind
+    out = carrier.write_label(src, LABEL, {"Caption": "none"})
+    found = carrier.read_labels(out)
+    assert [(f.key, f.normative) for f in found] == [("AIGC", True)]
+    assert found[0].raw == LABEL
+    assert carrier.read_extras(out) == {"Caption": "none"}
+    reopen(kind, out)
+    assert zipfile.ZipFile(io.BytesIO(out)).testzip() is None
+    # untouched members are copied as stored (no recompression), in the original order
+    before, after = raw_members(src), raw_members(out)
+    edited = {"[Content_Types].xml", "_rels/.rels", "docProps/custom.xml"}
+    for name, raw in before.items():
+        if name not in edited:
+            assert after[name] == raw, name
+    assert list(after)[: len(before)] == list(before)
+    path = tmp_path / f"t.{kind}"
+    path.write_bytes(out)
+    record = exiftool_json(path, "-XML:all")
+    assert json.loads(record["XML:AIGC"]) == json.loads(LABEL)
+
+
+def test_existing_custom_properties_kept_label_replaced():
+    src = with_custom(make_docx(), OLD_CUSTOM)
+    found = ooxml.DOCX.read_labels(src)
+    assert [(f.key, f.normative) for f in found] == [("aigc_label", False)]
+    out = ooxml.DOCX.write_label(src, LABEL)
+    custom = zipfile.ZipFile(io.BytesIO(out)).read("docProps/custom.xml").decode()
+    assert f'<property fmtid="{ooxml.FMTID}" pid="2" name="Department">' in custom
+    assert "R&amp;D" in custom and "aigc_label" not in custom
+    assert 'pid="6" name="AIGC"' in custom
+    assert [f.key for f in ooxml.DOCX.read_labels(out)] == ["AIGC"]
+    # no second registration of the part
+    ct = zipfile.ZipFile(io.BytesIO(out)).read("[Content_Types].xml")
+    assert ct.count(b"/docProps/custom.xml") == 1
+    reopen("docx", out)
+
+
+def test_retag_is_stable():
+    once = ooxml.DOCX.write_label(make_docx(), OLD, {"Caption": "a"})
+    twice = ooxml.DOCX.write_label(once, LABEL, {"Caption": "a"})
+    assert ooxml.DOCX.write_label(twice, LABEL, {"Caption": "a"}) == twice
+    custom = zipfile.ZipFile(io.BytesIO(twice)).read("docProps/custom.xml").decode()
+    assert custom.count('name="AIGC"') == 1 and custom.count("aigctag:Caption") == 1
+    assert ooxml.DOCX.read_labels(twice)[0].raw == LABEL
+
+
+def test_docx_visible_paragraphs():
+    src = ooxml.DOCX.write_label(make_docx(), LABEL)
+    out = ooxml.DOCX.add_visible(src, "bilingual", "both")
+    paras = [p.text for p in docx.Document(io.BytesIO(out)).paragraphs]
+    assert paras == ["AI生成 / AI-generated", "First paragraph", "Last paragraph"] + [
+        "AI生成 / AI-generated"
+    ]
+    assert ooxml.DOCX.add_visible(out, "bilingual", "both") == out
+    lines = ooxml.DOCX.read_visible(out).splitlines()
+    assert has_both_elements(lines[0]) and has_both_elements(lines[-1])
+    assert ooxml.DOCX.read_labels(out)[0].raw == LABEL
+    with pytest.raises(UnsupportedFormat, match="metadata label only"):
+        ooxml.XLSX.add_visible(make_xlsx(), "AI生成", "suffix")
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_converts(tmp_path):
+    path = tmp_path / "t.docx"
+    path.write_bytes(ooxml.DOCX.add_visible(ooxml.DOCX.write_label(make_docx(), LABEL), "zh"))
+    cmd = ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    assert (tmp_path / "t.pdf").stat().st_size > 0
+
+
+def test_zip_bomb_declared_size_refused():
+    data = bytearray(make_docx())
+    start = zipfile.ZipFile(io.BytesIO(bytes(data))).start_dir
+    # patch the central directory record of word/document.xml: uncompressed size = 1 GB
+    pos = data.find(b"PK\x01\x02", start)
+    while bytes(data[pos + 46 : pos + 46 + 17]) != b"word/document.xml":
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    struct.pack_into("<I", data, pos + 24, 1_000_000_000)
+    with pytest.raises(LimitExceeded, match="zip bomb"):
+        ooxml.DOCX.read_labels(bytes(data))
+    with pytest.raises(LimitExceeded):
+        ooxml.DOCX.write_label(bytes(data), LABEL)
+
+
+def test_hostile_packages_refused():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("../evil.xml", "x")
+    with pytest.raises(CorruptContainer, match="part name"):
+        ooxml.DOCX.write_label(buf.getvalue(), LABEL)
+    xxe = with_custom(
+        make_docx(),
+        '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        f'<Properties xmlns="{ooxml.CUSTOM_NS}">&x;</Properties>',
+    )
+    with pytest.raises(CorruptContainer, match="DTD/entity"):
+        ooxml.DOCX.read_labels(xxe)
+    with pytest.raises(UnsupportedFormat, match="encrypted"):
+        ooxml.DOCX.write_label(ooxml.OLE_MAGIC + bytes(504), LABEL)
+    data = make_docx()
+    for cut in (len(data) // 2, len(data) - 30):
+        with pytest.raises(CorruptContainer, match="DOCX"):
+            ooxml.DOCX.write_label(data[:cut], LABEL)
+    with pytest.raises(UnsupportedFormat, match="not a DOCX"):
+        plain = io.BytesIO()
+        with zipfile.ZipFile(plain, "w") as zf:
+            zf.writestr("readme.txt", "x")
+        ooxml.refine(plain.getvalue())
