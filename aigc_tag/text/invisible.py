@@ -310,8 +310,8 @@ def read_mark(text: str) -> InvisibleEvidence:
     for m in _MARK_RUN.finditer(text):
         run = m.group(0)
         pos = run.find(SYNC)
-        if pos > 0:
-            partial += 1  # digits before the first sync: the tail of a cut frame
+        if pos != 0:
+            partial += 1  # digits before the first sync (or no sync): the tail of a cut frame
         while pos >= 0:
             nxt = run.find(SYNC, pos + 1)
             digits = run[pos + 1 : nxt if nxt >= 0 else len(run)]

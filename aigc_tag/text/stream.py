@@ -31,7 +31,12 @@ __all__ = ["alabel_stream", "label_stream"]
 class _Labeller:
     """The per-stream state shared by the sync and async wrappers."""
 
-    def __init__(self, where: str, wording: str | None, style: Style, mark, spacing: int):
+    def __init__(
+        self, where: str, wording: str | None, style: Style, mark, spacing: int, newline: str | None
+    ):
+        if newline not in (None, "\n", "\r\n"):
+            raise ValueError("newline must be None, '\\n' or '\\r\\n'")
+        self.newline = newline
         if where not in WHERES:
             raise ValueError(f"where must be one of {WHERES}, not {where!r}")
         self.line = render_label(resolve_label(wording), style)  # validated before streaming
@@ -51,7 +56,7 @@ class _Labeller:
         if not self.started:
             self.started = True
             if self.prefix:
-                nl = "\r\n" if "\r\n" in token else "\n"
+                nl = self.newline or ("\r\n" if "\r\n" in token else "\n")
                 head = self.line + nl + ("" if token.startswith(("\n", "\r\n")) else nl)
         self.blocks.feed(token)
         self.tail = (self.tail + token)[-64:]
@@ -62,7 +67,9 @@ class _Labeller:
             return ""
         out = self.marker.finish() if self.marker else ""
         if self.suffix:
-            before, after = suffix_separator(self.blocks, self.tail, self.blocks.newline or "\n")
+            before, after = suffix_separator(
+                self.blocks, self.tail, self.newline or self.blocks.newline or "\n"
+            )
             out += before + self.line + after
         return out
 
@@ -75,6 +82,7 @@ def label_stream(
     style: Style = "plain",
     mark: Payload | AIGCLabel | None = None,
     spacing: int = SPACING,
+    newline: str | None = None,
 ) -> Iterator[str]:
     """Yield ``tokens`` with the explicit label (and optionally the invisible mark) added.
 
@@ -82,7 +90,7 @@ def label_stream(
     :class:`Payload`) to carry invisibly, see :mod:`aigc_tag.text.invisible`. The wording is
     validated here, before the first token is requested.
     """
-    state = _Labeller(where, wording, style, mark, spacing)
+    state = _Labeller(where, wording, style, mark, spacing, newline)
     return _sync(tokens, state)
 
 
@@ -104,9 +112,10 @@ def alabel_stream(
     style: Style = "plain",
     mark: Payload | AIGCLabel | None = None,
     spacing: int = SPACING,
+    newline: str | None = None,
 ) -> AsyncIterator[str]:
     """The async-iterator twin of :func:`label_stream` (same options, same output)."""
-    state = _Labeller(where, wording, style, mark, spacing)
+    state = _Labeller(where, wording, style, mark, spacing, newline)
     return _async(tokens, state)
 
 
