@@ -147,3 +147,7 @@ def test_stream_with_mark_grapheme_safe() -> None:
         else:
             pos += len(piece)
     assert check_explicit(out).position == "end"
+    # token-by-token marking places frames exactly where whole-text marking does
+    from aigc_tag.text.invisible import mark_text
+
+    assert out == add_label(mark_text(text, payload, spacing=16))

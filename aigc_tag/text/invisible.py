@@ -75,6 +75,8 @@ _MARK_RUN = re.compile("[\U000e0100-\U000e01ef]+")
 # Closing or sentence CJK punctuation that may carry a frame.
 _CJK_PUNCT = frozenset("，。、；：！？）」』》】〕〉…—～")
 _AFTER_PUNCT_OK = frozenset("LNPS")  # categories a frame may precede after CJK punctuation
+# Characters that change the marker's state or may follow a safe position; all others are skipped.
+_INTERESTING = re.compile("[\\s`~<>\\[\\]()@:/." + "".join(sorted(_CJK_PUNCT)) + "]")
 
 
 def _payload_of(source: Payload | AIGCLabel) -> Payload:
@@ -163,7 +165,20 @@ class Marker:
         out: list[str] = []
         seg = line_from = 0
         emitted = self._out
-        for i, ch in enumerate(chunk):
+        i = 0
+        n = len(chunk)
+        while i < n:
+            # Fast path: a run of characters that change no state but the counters and that
+            # cannot start a safe position (letters, ideographs, digits...).
+            if self._prev not in _CJK_PUNCT:
+                m = _INTERESTING.search(chunk, i)
+                j = m.start() if m else n
+                if j > i:
+                    self._skip(chunk[i:j])
+                    i = j
+                    if i >= n:
+                        break
+            ch = chunk[i]
             if self._since >= self.spacing and self._safe_before(ch) and not self._guarded():
                 out.append(chunk[seg:i])
                 emitted += i - seg
@@ -176,11 +191,27 @@ class Marker:
             if ch == "\n":  # the block tracker sees whole lines: state at the start of a line
                 self._blocks.feed(chunk[line_from : i + 1])
                 line_from = i + 1
+            i += 1
         self._blocks.feed(chunk[line_from:])
         out.append(chunk[seg:])
         text = "".join(out)
         self._out += len(text)
         return text
+
+    def _skip(self, run: str) -> None:
+        """``_advance`` for a run of uninteresting characters, in one step."""
+        if self._run or self._lt:  # rare: the slow path settles the first character
+            self._advance(run[0])
+            run = run[1:]
+            if not run:
+                return
+        self._since += len(run)
+        if self._lead is not None:
+            self._line_guard = self._line_guard or self._lead >= 4
+            self._lead = None
+        self._blank = False
+        self._word = (self._word + run[-8:])[-8:]
+        self._prev = run[-1]
 
     def _advance(self, ch: str) -> None:
         self._since += 1
