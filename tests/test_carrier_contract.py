@@ -150,6 +150,15 @@ def _office(kind: str) -> bytes:
 
 
 GENERATED["docx"] = lambda tmp: _office("docx")
+
+
+def _pdf(tmp: Path) -> bytes:
+    from test_carrier_pdf import make_pdf
+
+    return make_pdf(xmp_label=True)
+
+
+GENERATED["pdf"] = _pdf
 # ZIP-based carriers reached through ooxml.refine (sniff answers "docx" for every OOXML ZIP).
 REFINED: dict[str, Callable[[Path], bytes]] = {
     "xlsx": lambda tmp: _office("xlsx"),

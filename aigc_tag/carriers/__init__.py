@@ -151,6 +151,7 @@ _MODULES = (
     "markdown",
     "html",
     "ooxml",
+    "pdf",
 )
 
 
