@@ -246,8 +246,8 @@ class TextWatermarkDetection:
     ``detected``: ``z_score >= z_threshold`` and ``p_binomial <= normal tail at z_threshold``.
     ``p_value`` is by ``p_method`` ("binomial", the default: exact binomial tail; "normal":
     one-sided normal tail of ``z_score``). ``num_scored`` counts the (unique, by default) n-grams
-    scored out of ``num_tokens`` ids; ``conclusive`` is False when nothing was detected on fewer than
-    ``MIN_CONCLUSIVE_TOKENS`` scored n-grams (too short or too repetitive to rule a mark out).
+    scored out of ``num_tokens`` ids; ``conclusive`` is False when nothing was detected on fewer
+    than ``MIN_CONCLUSIVE_TOKENS`` scored n-grams (too short or too repetitive to rule it out).
     """
 
     detected: bool
