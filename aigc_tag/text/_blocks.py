@@ -27,13 +27,14 @@ _MAX_LINE = 65536  # longer lines keep head and tail only (a degenerate input, n
 class BlockState:
     """Feed text in any chunking; ``closing()`` says what closes the open block, if any."""
 
-    __slots__ = ("fence", "fence_indent", "html_end", "_line", "newline", "last")
+    __slots__ = ("fence", "fence_indent", "html_end", "_parts", "_size", "newline", "last")
 
     def __init__(self) -> None:
         self.fence: str | None = None  # the opening fence run, e.g. "```" or "~~~~"
         self.fence_indent = ""
         self.html_end: str | None = None  # end condition of an open HTML block type 1-5
-        self._line = ""
+        self._parts: list[str] = []  # the current line, joined only when it ends
+        self._size = 0
         self.newline: str | None = None  # first line ending seen ("\r\n" or "\n")
         self.last = ""  # the last two characters fed (trailing newline detection)
 
@@ -50,20 +51,24 @@ class BlockState:
         while True:
             nl = chunk.find("\n", start)
             if nl < 0:
-                self._line += chunk[start:]
-                if len(self._line) > _MAX_LINE:
-                    self._line = self._line[:256] + self._line[-64:]
+                piece = chunk[start:]
+                self._parts.append(piece)
+                self._size += len(piece)
+                if self._size > _MAX_LINE:
+                    line = "".join(self._parts)
+                    self._parts, self._size = [line[:256], line[-64:]], 320
                 return
-            line = self._line + chunk[start:nl]
+            self._parts.append(chunk[start:nl])
+            line = "".join(self._parts)
             if self.newline is None:
                 self.newline = "\r\n" if line.endswith("\r") else "\n"
             self._end_line(line.rstrip("\r"))
-            self._line = ""
+            self._parts, self._size = [], 0
             start = nl + 1
 
     def line_head(self) -> str:
         """The current (unfinished) line so far."""
-        return self._line
+        return "".join(self._parts)
 
     def _end_line(self, line: str) -> None:
         if self.fence is not None:
@@ -96,8 +101,9 @@ class BlockState:
             self.fence_indent,
             self.html_end,
         )
-        if self._line:
-            probe._end_line(self._line.rstrip("\r"))
+        line = self.line_head()
+        if line:
+            probe._end_line(line.rstrip("\r"))
         if probe.fence is not None:
             return probe.fence_indent + probe.fence
         return probe.html_end or ""

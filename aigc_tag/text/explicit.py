@@ -128,9 +128,12 @@ def _has_element(clause: str) -> bool:
     return bool(re.search(r"人工智能|生成|合成|(?<![A-Za-z])AI(?![A-Za-z])", clause, re.I))
 
 
+_BOTH_QUICK = re.compile(r"(?=.*(?:人工智能|AI))(?=.*(?:生成|合成))", re.I | re.S)
+
+
 def _is_label_line(line: str) -> bool:
     clean = _clean(line)
-    return bool(clean) and any(
+    return bool(_BOTH_QUICK.match(clean)) and any(
         _clause_problem(c) is None for c in _CLAUSE_SPLIT.split(clean) if c.strip()
     )
 
@@ -276,6 +279,8 @@ def check_explicit(text: str, *, window: int = WINDOW) -> TextLabelEvidence:
     for c_start, c_end, line_no, offset, clause in rows:
         in_start = c_start < window
         in_end = c_end > total - window
+        if not _has_element(clause):
+            continue
         problem = _clause_problem(clause)
         if not (in_start or in_end):
             if problem is None:
@@ -288,7 +293,7 @@ def check_explicit(text: str, *, window: int = WINDOW) -> TextLabelEvidence:
         if problem is None:
             ev.hits.append({"window": which, "line": line_no, "offset": offset, "text": clause})
             seen.add(which)
-        elif _has_element(clause):
+        else:
             ev.near_misses.append(
                 {"window": which, "line": line_no, "text": clause[:80], "problem": problem}
             )
