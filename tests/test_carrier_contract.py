@@ -159,6 +159,15 @@ def _pdf(tmp: Path) -> bytes:
 
 
 GENERATED["pdf"] = _pdf
+
+
+def _epub(tmp: Path) -> bytes:
+    from test_carrier_epub import make_epub
+
+    return make_epub()
+
+
+GENERATED["epub"] = _epub
 # ZIP-based carriers reached through ooxml.refine (sniff answers "docx" for every OOXML ZIP).
 REFINED: dict[str, Callable[[Path], bytes]] = {
     "xlsx": lambda tmp: _office("xlsx"),

@@ -152,6 +152,7 @@ _MODULES = (
     "html",
     "ooxml",
     "pdf",
+    "epub",
 )
 
 

@@ -602,23 +602,28 @@ CARRIERS = {"docx": DOCX, "xlsx": XLSX, "pptx": PPTX}
 
 
 def refine(data: bytes) -> OoxmlCarrier:
-    """The docx/xlsx/pptx carrier for an OOXML package, from its main part's folder.
+    """The docx/xlsx/pptx carrier for an OOXML package, from its main part's folder (the
+    package relationship's officeDocument target, else the first of word/, xl/, ppt/ present);
+    the EPUB carrier for a ZIP with ``META-INF/container.xml``.
 
     Raises UnsupportedFormat for a ZIP that is not an OOXML package.
     """
+    pkg = _open(data, "ZIP")
     try:
-        pkg = _open(data)
         target = _rel_targets(pkg, "OOXML").get(OFFICE_DOC_REL, "")
     except CorruptContainer:
         target = ""
-        pkg = None
     folder = target.split("/", 1)[0] if "/" in target else ""
-    if not folder and pkg is not None:
+    if not folder:
         names = pkg.names()
         folder = next(
             (f for f in ("word", "xl", "ppt") if any(n.startswith(f + "/") for n in names)), ""
         )
     kind = {"word": DOCX, "xl": XLSX, "ppt": PPTX}.get(folder)
+    if kind is None and "META-INF/container.xml" in pkg.names():
+        from .epub import CARRIER as EPUB
+
+        return EPUB  # type: ignore[return-value]
     if kind is None:
         raise UnsupportedFormat("ZIP is not a DOCX, XLSX or PPTX package (no word/, xl/ or ppt/)")
     return kind
