@@ -42,6 +42,7 @@ def fields(label_json: str) -> dict:
         b"\xef\xbb\xbf  <!-- c -->\n<HTML lang=en>",
         b"<head><title>",
         b"<!doctype HTML>",
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns=',
     ],
 )
 def test_sniff(head):

@@ -44,7 +44,9 @@ VISIBLE_CLASS = "aigc-label"
 _VISIBLE_WINDOW = 2000
 _LABEL_ATTRS = ("name", "property", "itemprop")
 _CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-_HEAD_START = re.compile(rb"(?:<!--.*?-->|\s)*<(?:!doctype\s+html|html|head)[\s>]", re.I | re.S)
+_HEAD_START = re.compile(
+    rb"(?:<\?xml[^>]*\?>)?(?:<!--.*?-->|\s)*<(?:!doctype\s+html|html|head)[\s>]", re.I | re.S
+)
 _HIDDEN = {"script", "style", "head", "title", "template", "noscript"}
 
 

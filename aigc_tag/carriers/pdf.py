@@ -163,6 +163,9 @@ def _c2pa(pdf: pikepdf.Pdf) -> bool:
 def _signed(pdf: pikepdf.Pdf, data: bytes) -> bool:
     if "/Perms" in pdf.Root:
         return True
+    form = pdf.Root.get("/AcroForm")
+    if isinstance(form, pikepdf.Dictionary) and int(form.get("/SigFlags", 0)) & 1:
+        return True
     return b"/ByteRange" in data and b"/Sig" in data
 
 
