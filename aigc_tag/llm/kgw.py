@@ -62,6 +62,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_CHUNK = 1 << 16  # vocabulary entries hashed per numpy pass
 
 KeyLike = WatermarkKey | str | bytes | None
 PMethod = Literal["normal", "binomial"]
@@ -77,12 +78,16 @@ def as_key(key: KeyLike) -> WatermarkKey:
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrap-around multiplication is intended)."""
-    x = x ^ (x >> _S30)
-    x = x * _M1
-    x = x ^ (x >> _S27)
-    x = x * _M2
-    return x ^ (x >> _S31)
+    """SplitMix64 finaliser on a uint64 array (wrap-around multiplication is intended).
+
+    Works in place on ``x`` (callers pass a fresh temporary) to keep memory traffic low.
+    """
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
 @lru_cache(maxsize=32)
@@ -164,8 +169,11 @@ def green_mask(
     contexts = np.stack([rows[i][-h:] for i in ok]).astype(np.int64)
     c = _context_hash(_key_words(k.secret)[0], contexts)
     words = _vocab_words(k.secret, int(vocab_size))
+    step = max(1, _CHUNK // max(1, int(vocab_size)))  # rows per chunk: stay in cache
     with np.errstate(over="ignore"):
-        mask[ok] = _mix(words[None, :] ^ c[:, None]) < thr
+        for i in range(0, len(ok), step):
+            rows_i = ok[i : i + step]
+            mask[rows_i] = _mix(words[None, :] ^ c[i : i + step, None]) < thr
     return mask
 
 
