@@ -14,11 +14,11 @@ Prints markdown tables and writes ``benchmarks/results/text_kgw.json``.
    model's next-token distributions are close to uniform (~6.9 nats), far easier to watermark than
    a real LLM's (typically 1-3 nats on prose, less on code); so the logits are also sharpened
    *before* the watermark (a temperature applied ahead of the processor, so delta keeps its
-   meaning) to ~4 and ~2 nats, with the measured entropy reported. Each condition reports the TPR
-   at FPR 1e-3 two ways: by the exact test (p <= 1e-3, valid whatever the text since
-   unique (context, token) pairs are independent Bernoulli(gamma) under H0 - the null columns show
-   the observed rate), and by an empirical threshold, the largest z among the unwatermarked
-   texts of that condition and length (FPR <= 1/n_null).
+   meaning) to ~3 nats and below, with the entropy measured along the texts reported. Each
+   condition reports the TPR at FPR 1e-3 two ways: by the exact test (p <= 1e-3, valid whatever
+   the text, since unique (context, token) pairs are independent Bernoulli(gamma) under H0 - the
+   null columns show the observed rate), and by an empirical threshold, the largest z among the
+   unwatermarked texts of that condition and length (FPR <= 1/n_null).
 2. **Overhead per generated token.** The numpy hook alone at vocabulary sizes 1k / 32k / 128k
    (batch 1 and 8), and ``model.generate`` on the tiny model with and without the processor.
 """

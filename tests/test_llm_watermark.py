@@ -62,6 +62,11 @@ def test_green_lists_deterministic_and_sized():
     assert np.array_equal(green_mask([3], 6000, PUBLIC)[0, :5000], a[0])
     # a pinned value: the green list must never silently change between versions/platforms
     assert np.flatnonzero(green_mask([42], 64, PUBLIC)[0]).tolist() == PINNED_GREEN_42
+    # public and private green lists are independent: overlap ~ gamma^2
+    both = green_mask(np.arange(64)[:, None], 5000, PUBLIC) & green_mask(
+        np.arange(64)[:, None], 5000, PRIVATE
+    )
+    assert abs(both.mean() - 0.25**2) < 0.005
     wider = green_mask([7, 3], 5000, PUBLIC, context_width=2)
     assert not np.array_equal(wider, a) and abs(wider.mean() - 0.25) < 0.03
 
