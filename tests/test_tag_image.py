@@ -21,7 +21,8 @@ from aigc_tag import Tagger
 from aigc_tag.errors import AigcTagError, ExistingManifest, InvalidLabel, LimitExceeded
 from aigc_tag.verify import Verdict, verify_bytes
 
-SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if p.suffix != ".py")
+IMAGE_SUFFIXES = {".jpg", ".png", ".webp", ".gif", ".tif"}
+SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if p.suffix in IMAGE_SUFFIXES)
 WRITABLE_THIRDPARTY = [
     "IMG_0003.jpg", "libpng-test.png", "sample1.png", "mars.webp", "test_xmp.webp",
     "sample1.gif", "TUSCANY.TIF",
