@@ -125,9 +125,9 @@ ATTACKS = {
 }
 
 
-def robustness(tmp: Path, clips: int) -> dict:
-    results = []
-    for i in range(clips):
+def robustness(tmp: Path, clips: int, first: int = 0, keep: list | None = None) -> dict:
+    results = list(keep or [])
+    for i in range(first, first + clips):
         src = tmp / f"r{i}.mp4"
         ff("-f", "lavfi", "-i", source(i, "1920x1080"), "-t", "6", "-c:v", "libx264",
            "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", str(src))  # fmt: skip
@@ -178,6 +178,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--clips", type=int, default=8)
+    ap.add_argument("--first", type=int, default=0, help="first robustness source index")
     ap.add_argument("--untagged", type=int, default=50)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-robustness", action="store_true")
@@ -192,7 +193,8 @@ def main() -> None:
             out["speed"] = speed(t, args.runs, args.seconds)
         if not args.skip_robustness:
             print("robustness:", flush=True)
-            out["robustness"] = robustness(t, args.clips)
+            keep = out.get("robustness", {}).get("clips", []) if args.first else []
+            out["robustness"] = robustness(t, args.clips, args.first, keep)
             print("untagged:", flush=True)
             out["untagged"] = false_positives(t, args.untagged)
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")

@@ -96,8 +96,10 @@ class FrameMarker:
         self._hi = (255.0 if self.full_range else 235.0) * (1 << (self.depth - 8))
         self._max = float((1 << self.depth) - 1)
         self._frame, self._mask = 0, None
+        # 8-bit fast path in fixed point: mask in 1/32 level (uint8), field in 1/64 (int16)
+        self._field_q = np.clip(np.rint(self.field_ * 64.0), -32767, 32767).astype(np.int16)
 
-    def mask(self, y: np.ndarray) -> np.ndarray:
+    def mask(self, y: np.ndarray, *, quantised: bool = False) -> np.ndarray:
         """Per-pixel amplitude ceiling (in units of the field, i.e. 8-bit levels): about one level
         on flat areas, more on texture, never beyond the headroom to black/white.
 
@@ -119,6 +121,8 @@ class FrameMarker:
         np.minimum(cap, low + np.float32(0.5), out=cap)
         np.minimum(cap, high + np.float32(0.5), out=cap)
         np.clip(cap, 0.0, np.float32(self.strength), out=cap)
+        if quantised:  # half resolution, 1/32 level steps (apply() interpolates)
+            return cv2.convertScaleAbs(cap, alpha=32.0).astype(np.int16)
         return cv2.resize(cap, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def apply(self, y: np.ndarray, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
@@ -126,15 +130,22 @@ class FrameMarker:
 
         The mask is recomputed every ``mask_every`` frames (content moves little in between;
         the add saturates, so a stale headroom only clips a chip)."""
+        fast = y.dtype == np.uint8 and self.strength < 7.9
         if self._frame % self.mask_every == 0 or self._mask is None:
-            self._mask = self.mask(y)
+            self._mask = self.mask(y, quantised=fast)
         self._frame += 1
+        if fast:  # integer arithmetic end to end: ~2x cheaper than float32 at 1080p
+            mask = cv2.resize(self._mask, (y.shape[1], y.shape[0]),
+                              interpolation=cv2.INTER_LINEAR)  # fmt: skip
+            delta = cv2.multiply(mask, self._field_q, scale=1.0 / 2048.0, dtype=cv2.CV_16S)
+            if region is not None:
+                x0, y0, x1, y1 = region
+                delta[y0:y1, x0:x1] = 0
+            return cv2.add(y, delta, dtype=cv2.CV_8U)  # saturating
         delta = cv2.multiply(self._mask, self.field_)
         if region is not None:
             x0, y0, x1, y1 = region
             delta[y0:y1, x0:x1] = 0.0
-        if y.dtype == np.uint8:  # saturating, rounding add in one pass
-            return cv2.add(y, delta, dtype=cv2.CV_8U)
         out = y.astype(np.float32) + delta
         np.clip(np.rint(out, out=out), 0, self._max, out=out)
         return out.astype(y.dtype)
