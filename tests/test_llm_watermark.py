@@ -261,6 +261,30 @@ def test_hf_generation_detected_at_200_tokens(tiny_lm):
         assert detect_tokens(ids, WatermarkKey.private("another secret")).p_value > 1e-3
 
 
+def _word_tokenizer():
+    """A Hugging Face fast tokenizer built in memory: one word ``w<id>`` per token id."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {f"w{i}": i for i in range(VOCAB)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="w0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="w0")
+
+
+@needs_llm
+def test_hf_generate_decode_detect_text(tiny_lm):
+    from aigc_tag.llm.hf import AigcWatermarkLogitsProcessor
+
+    tok = _word_tokenizer()
+    proc = AigcWatermarkLogitsProcessor(PRIVATE)
+    ids = _generate(tiny_lm, _prompts(2, 21), seed=21, processors=[proc], top_k=0)
+    for text in tok.batch_decode(ids):
+        d = detect_text(text, tok, PRIVATE)
+        assert d.detected and d.num_tokens == NEW
+        assert not detect_text(text, tok).detected  # the public key finds nothing
+
+
 @needs_llm
 def test_hf_batch_with_left_padding(tiny_lm):
     from aigc_tag.llm.hf import AigcWatermarkLogitsProcessor
