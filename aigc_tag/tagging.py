@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audio as audio_layers
+from . import document as text_layers
 from . import image as image_layers
 from .carriers import Carrier, sniff_content
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
@@ -41,8 +42,10 @@ class TagResult:
     layers: list[str]
     caption: CaptionPlacement | None = None
     audible: list[dict] | None = None  # audio: the cues inserted (AudiblePlacement.to_json())
+    sidecar: str | None = None  # plain text: the Annex E record for file.txt.aigc.json
     watermark_payload: str | None = None  # hex of the 64 raw bits, when the mark was embedded
     output: str | None = None
+    sidecar_path: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -54,6 +57,7 @@ class TagResult:
             "layers": self.layers,
             "caption": self.caption.to_json() if self.caption else None,
             "audible": self.audible,
+            "sidecar": self.sidecar_path,
             "watermark_payload": self.watermark_payload,
             "warnings": self.warnings,
         }
@@ -112,6 +116,9 @@ class Tagger:
         watermark_key: WatermarkKey | str | bytes | None = None,
         audible: str = "rhythm",
         audible_at: str = "start",
+        text_at: str = "suffix",
+        invisible_mark: bool = False,
+        sidecar: bool = False,
     ) -> None:
         from .visible.wording import resolve_text
 
@@ -132,6 +139,18 @@ class Tagger:
         audio_layers.check_audible(audible, audible_at)
         self.audible = audible if visible else "none"
         self.audible_at = audible_at
+        if text_at not in text_layers.TEXT_PLACES:
+            raise InvalidLabel(f"text position {text_at!r} is not one of "
+                               f"{', '.join(text_layers.TEXT_PLACES)}")  # fmt: skip
+        from .text import resolve_label
+        from .visible.wording import TEXT_PRESETS
+
+        # Documents get the long form unless told otherwise; an image preset ("zh") means the
+        # caption text it names.
+        self.text_label = resolve_label(text if text is None or text in TEXT_PRESETS else self.text)
+        self.text_at = text_at
+        self.invisible_mark = invisible_mark
+        self.sidecar = sidecar
 
     def warm_up(self) -> None:
         """Import what the enabled layers need, so that forked batch workers inherit it instead
@@ -176,13 +195,15 @@ class Tagger:
         label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
         label.validate()
         self._refuse_c2pa(carrier, data, name)
-        if carrier.media_type not in ("image", "audio"):
+        if carrier.media_type not in ("image", "audio", "text"):
             raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
         if not carrier.can_write:
             carrier.write_label(data, "")  # read-only carriers raise with their own reason
             raise UnsupportedFormat(f"{name}: writing {carrier.name} is not supported")
         if carrier.media_type == "audio":
             return self._tag_audio(data, carrier, label, name)
+        if carrier.media_type == "text":
+            return self._tag_text(data, carrier, label, name)
         plan = image_layers.ImageLayers(
             visible=self.visible,
             watermark=self.watermark,
@@ -224,6 +245,13 @@ class Tagger:
             # it (a batch of small files would spend most of its time there); the rename still
             # makes a half-written file invisible under its final name.
             atomic_write(target, out, like=src, durable=in_place)
+            if result.sidecar is not None:
+                from .text import sidecar_json, sidecar_path
+
+                side = sidecar_path(target)
+                record = sidecar_json(result.label, name=target.name, data=out)
+                atomic_write(side, record.encode("utf-8"), like=src, durable=in_place)
+                result.sidecar_path = str(side)
         except OSError as exc:
             raise AigcTagError(f"{target}: cannot write: {exc.strerror or exc}") from None
         result.output = str(target)
@@ -293,6 +321,31 @@ class Tagger:
         self._self_check_labels(out, carrier, label, name)
         if plan.placements or plan.payload is not None:
             audio_layers.self_check(out, carrier, plan, result, self.watermark_key)
+        return out, result
+
+    def _tag_text(
+        self, data: bytes, carrier: Carrier, label: AIGCLabel, name: str
+    ) -> tuple[bytes, TagResult]:
+        plan = text_layers.TextLayers(
+            visible=self.visible,
+            where=self.text_at,
+            wording=self.text_label,
+            invisible=self.invisible_mark,
+            metadata=self.metadata,
+            sidecar=self.sidecar,
+        )
+        out = text_layers.apply_layers(data, carrier, label, plan, name)
+        result = TagResult(name, carrier.name, label, plan.applied)
+        result.warnings = plan.warnings
+        if plan.payload is not None:
+            result.watermark_payload = plan.payload.hex()
+        if carrier.name == "txt" and "metadata" in plan.applied:
+            from .text import sidecar_json
+
+            result.sidecar = sidecar_json(label, name=Path(name).name, data=out)
+        elif "metadata" in plan.applied:
+            self._self_check_labels(out, carrier, label, name)
+        text_layers.self_check(out, carrier, plan, result)
         return out, result
 
     def _self_check_labels(self, out: bytes, carrier: Carrier, label: AIGCLabel, name: str) -> None:

@@ -153,6 +153,7 @@ _MODULES = (
     "ooxml",
     "pdf",
     "epub",
+    "plaintext",
 )
 
 
@@ -180,10 +181,27 @@ def sniff(head: bytes, *, name: str = "") -> Carrier:
     return hits[0]
 
 
-def sniff_content(data: bytes, *, name: str = "") -> Carrier:
-    """:func:`sniff`, then a look past the magic where it decides the media type: an ISO BMFF
-    file whose every track is sound is audio (``m4a``) whatever its brand says."""
-    carrier = sniff(data[:64], name=name)
+def sniff_content(data: bytes, *, name: str = "", walk: bool = False) -> Carrier:
+    """:func:`sniff`, then a look past the magic where it decides the kind of file: an ISO BMFF
+    file whose every track is sound is audio (``m4a``) whatever its brand says; an Office ZIP is
+    DOCX, XLSX, PPTX or EPUB by its parts; bytes without magic that decode as text are text
+    (Markdown/HTML by extension, else plain; ``walk`` only takes known text extensions)."""
+    try:
+        carrier = sniff(data[:64], name=name)
+    except UnsupportedFormat:
+        from .plaintext import text_fallback
+
+        found = text_fallback(data, name, walk=walk) if data else None
+        if found is None:
+            raise
+        return found
+    if carrier.name == "docx":
+        from .ooxml import refine
+
+        try:
+            return refine(data)
+        except AigcTagError:
+            return carrier  # the carrier reports the broken ZIP itself when it reads the file
     if carrier.name == "mp4":
         from .isobmff import M4A_CARRIER, is_audio_only
 

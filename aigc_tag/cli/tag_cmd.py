@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..carriers import sniff
-from ..errors import AigcTagError, UnsupportedFormat
+from ..carriers import sniff_content
+from ..errors import AigcTagError
 from ..tagging import POSITIONS, Tagger
 from .batch import Job, discover, jobs_option, run_parallel, watermark_key_option
 
@@ -45,11 +45,12 @@ def _tagger(settings: dict[str, Any]) -> Tagger:
 
 
 def _supported(path: Path) -> bool:
+    """Whether a directory walk takes this file (magic bytes; text only by its extension)."""
     try:
         with path.open("rb") as fh:
-            sniff(fh.read(64))
+            sniff_content(fh.read(65536), name=str(path), walk=True)
         return True
-    except (OSError, UnsupportedFormat):
+    except (OSError, AigcTagError):
         return False
 
 
@@ -103,6 +104,23 @@ def _name_file(message: str, src: Path) -> str:
     help="Audio: where the audible label goes.",
 )
 @click.option(
+    "--text-at",
+    type=click.Choice(["suffix", "prefix", "both"]),
+    default="suffix",
+    show_default=True,
+    help="Text and documents: where the explicit label line goes.",
+)
+@click.option(
+    "--invisible-mark",
+    is_flag=True,
+    help="Text/Markdown: also hide the payload in invisible Unicode (variation selectors).",
+)
+@click.option(
+    "--sidecar",
+    is_flag=True,
+    help="Plain text: write the Annex E record beside the output as FILE.aigc.json.",
+)
+@click.option(
     "--no-visible",
     is_flag=True,
     help="Do not add the explicit label (image caption, audio cue).",
@@ -128,6 +146,9 @@ def tag(
     position: str,
     audible: str,
     audible_at: str,
+    text_at: str,
+    invisible_mark: bool,
+    sidecar: bool,
     no_visible: bool,
     no_watermark: bool,
     watermark_key: str | None,
@@ -136,8 +157,8 @@ def tag(
     jobs: int,
     as_json: bool,
 ) -> None:
-    """Label images (JPEG, PNG, WebP, TIFF, GIF) and audio (WAV, MP3, FLAC, OGG, Opus, M4A)
-    with the GB 45438 layers.
+    """Label images (JPEG, PNG, WebP, TIFF, GIF), audio (WAV, MP3, FLAC, OGG, Opus, M4A), text
+    and documents (TXT, Markdown, HTML, DOCX, XLSX, PPTX, PDF, EPUB) with the GB 45438 layers.
 
     Directories are walked recursively; files of other formats found there are skipped.
     """  # noqa: D301
@@ -151,6 +172,9 @@ def tag(
         position=position,
         audible=audible,
         audible_at=audible_at,
+        text_at=text_at,
+        invisible_mark=invisible_mark,
+        sidecar=sidecar,
         visible=not no_visible,
         watermark=not no_watermark,
         watermark_key=watermark_key,

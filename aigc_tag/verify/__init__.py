@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from .checks import (
     run_audible_checks,
     run_caption_checks,
     run_label_checks,
+    run_text_checks,
     run_watermark_checks,
 )
 from .report import CheckResult, Outcome, Report, Verdict, compose_verdict, exit_code_for
@@ -68,6 +70,7 @@ def verify(
         watermark=watermark,
         watermark_key=watermark_key,
         thorough=thorough,
+        source_path=path,
     )
 
 
@@ -81,20 +84,26 @@ def verify_bytes(
     watermark: bool = True,
     watermark_key: WatermarkKey | None = None,
     thorough: bool = False,
+    source_path: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03).
 
     ``c2pa=False`` skips the C2PA manifest; ``watermark=False`` skips the (slower) watermark
     search; ``watermark_key`` reads a private mark instead of the public one; ``thorough`` adds
-    the audio watermark's replay-speed search (±5 %)."""
+    the audio watermark's replay-speed search (±5 %); ``source_path`` is where the bytes came
+    from (plain text: its sidecar label is read from beside it)."""
     report = Report(path=name)
     try:
         carrier = sniff_content(data, name=name)
     except AigcTagError as exc:
         return _fail_report(report, str(exc))
     report.media_type, report.format = carrier.media_type, carrier.name
+    sidecar: dict | None = None
     try:
         found = carrier.read_labels(data)
+        if carrier.name == "txt":
+            sidecar, from_sidecar = _sidecar(source_path)
+            found += from_sidecar
     except AigcTagError as exc:
         report.checks = [check_carrier(carrier.name, None), check_scanned([], str(exc))]
         report.verdict = compose_verdict(report.checks, label_decoded=False)
@@ -114,6 +123,9 @@ def verify_bytes(
             _watermark(report, pixels, watermark_key)
     if carrier.media_type == "audio":
         _audio(report, carrier, data, watermark_key if watermark else False, thorough)
+    if carrier.media_type == "text":
+        report.text_label = _text(carrier, data, name, sidecar)
+        report.checks += run_text_checks(report.text_label, report.metadata_label)
     if c2pa:
         report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
     report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
@@ -209,6 +221,39 @@ def _watermark(report: Report, pixels: _Pixels, key: WatermarkKey | None) -> Non
     detection = layer.read_mark(shown, key)
     report.watermark = layer.report(detection, key)
     report.checks += run_watermark_checks(report.watermark, report.metadata_label)
+
+
+def _sidecar(path: str | os.PathLike[str] | None) -> tuple[dict | None, list[Found]]:
+    """A plain text's sidecar label (``file.txt.aigc.json``) as evidence and as a Found."""
+    if path is None:
+        return None, []
+    from ..carriers import found_from_value
+    from ..text import read_sidecar
+
+    evidence = read_sidecar(path)
+    if not evidence.found or evidence.fields is None:
+        return evidence.to_json(), []
+    raw = json.dumps({"AIGC": evidence.fields}, ensure_ascii=False)
+    found = found_from_value(raw, carrier="sidecar", location=Path(evidence.path).name, key="AIGC")
+    return evidence.to_json(), [found]
+
+
+def _text(carrier: Carrier, data: bytes, name: str, sidecar: dict | None) -> dict:
+    """The explicit label and the invisible mark, on the text a reader sees."""
+    from ..document import visible_text
+    from ..text import check_explicit, read_mark
+
+    out: dict = {"explicit": None, "invisible": None, "sidecar": sidecar}
+    if carrier.name in ("xlsx", "pptx", "epub"):
+        return out
+    try:
+        shown = visible_text(data, carrier, name)
+    except AigcTagError as exc:
+        out["explicit"] = {"error": str(exc)}
+        return out
+    out["explicit"] = check_explicit(shown).to_json()
+    out["invisible"] = read_mark(shown).to_json()
+    return out
 
 
 def _extras(carrier: Carrier, data: bytes) -> dict[str, str]:

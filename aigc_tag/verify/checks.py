@@ -125,6 +125,25 @@ CHECKS: dict[str, CheckSpec] = {
             "Is the audible label at the start, the end or a suitable middle position?",
         ),
         CheckSpec(
+            "X-T1",
+            "E",
+            "GB 45438 §5.1; Measures Art. 4(1)",
+            "Does the text carry an explicit label (AI + generation elements) at its start or "
+            "end?",
+        ),
+        CheckSpec(
+            "X-T2",
+            "W",
+            "TC260-PG-20258A (plain text: sidecar label)",
+            "Does the plain text's sidecar label describe these bytes (SHA-256)?",
+        ),
+        CheckSpec(
+            "W-T1",
+            "I",
+            "Measures Art. 5 ¶2 (encouraged)",
+            "Does the text carry aigc-tag's invisible mark, and does it agree with the label?",
+        ),
+        CheckSpec(
             "W01",
             "I",
             "Measures Art. 5 ¶2 (encouraged); EU AI Act Art. 50(2)",
@@ -407,6 +426,62 @@ def _audible_spans(audible: dict) -> list[dict]:
     if declared and declared.get("found"):
         return list(declared.get("placements", []))
     return list(audible.get("rhythm") or [])
+
+
+def run_text_checks(text: dict, label: dict | None) -> list[CheckResult]:
+    """X-T1, X-T2 and W-T1 from the report's ``text_label`` object (see verify._text)."""
+    out = [_explicit_text(text.get("explicit"), label)]
+    sidecar = text.get("sidecar")
+    if sidecar and sidecar.get("found"):
+        if sidecar.get("hash_ok"):
+            out.append(result("X-T2", Outcome.PASS, "the sidecar's SHA-256 matches the file"))
+        else:
+            message = sidecar.get("error") or (
+                "the sidecar's SHA-256 does not match the file: it was edited after labelling"
+            )
+            out.append(result("X-T2", Outcome.WARN, message))
+    out.append(_invisible_text(text.get("invisible"), label))
+    return out
+
+
+def _explicit_text(explicit: dict | None, label: dict | None) -> CheckResult:
+    if explicit is None:
+        return result("X-T1", Outcome.SKIP, "this format's visible text is not read "
+                      "(metadata only)")  # fmt: skip
+    if explicit.get("error"):
+        return result("X-T1", Outcome.ERROR, f"cannot read the text: {explicit['error']}")
+    if explicit.get("found"):
+        hit = (explicit.get("hits") or [{}])[0]
+        return result("X-T1", Outcome.PASS, f"explicit label at the {explicit.get('position')}: "
+                      f"{hit.get('text', '')!r}")  # fmt: skip
+    if explicit.get("middle"):
+        message = ("an explicit label appears only in the middle (allowed at a suitable position; "
+                   "start or end is the rule's usual place)")  # fmt: skip
+        return result("X-T1", Outcome.WARN, message)
+    misses = "; ".join(str(m.get("problem")) for m in explicit.get("near_misses") or [])
+    message = "no explicit label at the start or end"
+    if misses:
+        message += f" (near misses: {misses})"
+    # Absence is a failure only for text that declares itself AI-generated; otherwise it is the
+    # verdict's job (not_found).
+    return result("X-T1", Outcome.FAIL if label else Outcome.INFO, message,
+                  severity=None if label else "I")  # fmt: skip
+
+
+def _invisible_text(invisible: dict | None, label: dict | None) -> CheckResult:
+    if not invisible or not invisible.get("found"):
+        return result("W-T1", Outcome.SKIP, "no invisible mark (absence proves nothing: GBK and "
+                      "sanitisers remove it)")  # fmt: skip
+    hexa = invisible.get("payload_hex")
+    if label:
+        from ..watermark.payload import Payload
+
+        expected = Payload.for_label(label.get("ContentProducer", ""), label.get("ProduceID", ""))
+        if expected.hex() != hexa:
+            return result("W-T1", Outcome.WARN, f"invisible mark {hexa} does not match the label "
+                          f"(expected {expected.hex()})", severity="W")  # fmt: skip
+    return result("W-T1", Outcome.PASS, f"invisible mark {hexa} in {invisible.get('copies')} "
+                  "copies")  # fmt: skip
 
 
 def run_watermark_checks(mark: dict, label: dict | None) -> list[CheckResult]:

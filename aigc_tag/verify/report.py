@@ -61,6 +61,7 @@ class Report:
     labels: list[dict] = field(default_factory=list)
     visible_label: dict | None = None  # images: the declared caption, checked on the pixels
     audible_label: dict | None = None  # audio: rhythm cues found and the declared cue's check
+    text_label: dict | None = None  # text: explicit label, invisible mark, sidecar
     watermark: dict | None = None
     c2pa: dict | None = None
     evidence: dict = field(default_factory=dict)
@@ -77,6 +78,7 @@ class Report:
             "labels": self.labels,
             "visible_label": self.visible_label,
             "audible_label": self.audible_label,
+            "text_label": self.text_label,
             "watermark": self.watermark,
             "c2pa": self.c2pa,
             "evidence": self.evidence,
