@@ -178,3 +178,54 @@ def test_cli_walk_takes_text_by_extension_only(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in res.stdout.splitlines()]
     assert {x["format"] for x in lines} == {"txt", "markdown"}
     assert all(x["text_label"]["invisible"]["found"] for x in lines)
+
+
+def _word_tokenizer_dir(path: Path, vocab: int) -> None:
+    """A Hugging Face tokenizer saved to disk (what --tokenizer loads): one word per id."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({f"w{i}": i for i in range(vocab)}, unk_token="w0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="w0").save_pretrained(path)
+
+
+def _sample(n: int, vocab: int, seed: int, key: str | None) -> str:
+    """A generation from random logits, through the numpy sampler hook when ``key`` is given."""
+    import numpy as np
+
+    from aigc_tag.llm import watermark_logits
+
+    rng = np.random.default_rng(seed)
+    ids = [int(rng.integers(vocab))]
+    for _ in range(n):
+        logits = rng.normal(0, 2.0, vocab)
+        if key is not None:
+            logits = watermark_logits(logits, np.array(ids), key)
+        p = np.exp(logits - logits.max())
+        ids.append(int(rng.choice(vocab, p=p / p.sum())))
+    return " ".join(f"w{i}" for i in ids[1:])
+
+
+def test_verify_finds_the_generation_time_watermark(tmp_path: Path) -> None:
+    pytest.importorskip("transformers", reason="the llm extra (transformers) is not installed")
+    _word_tokenizer_dir(tmp_path / "tok", 500)
+    (tmp_path / "key").write_text("service secret", encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "marked.txt").write_text(_sample(200, 500, 1, "service secret"))
+    (tmp_path / "in" / "plain.txt").write_text(_sample(200, 500, 2, None))
+    Tagger(PRODUCER, invisible_mark=True).tag_file(tmp_path / "in" / "marked.txt",
+                                                   tmp_path / "marked.txt")  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", "aigc_tag", "verify", str(tmp_path / "marked.txt"),
+         str(tmp_path / "in" / "plain.txt"), "--json", "--tokenizer", str(tmp_path / "tok"),
+         "--watermark-key-file", str(tmp_path / "key")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    reports = {Path(x["path"]).name: x for x in map(json.loads, res.stdout.splitlines())}
+    marked = reports["marked.txt"]["text_label"]["statistical"]
+    assert marked["detected"] and marked["z_score"] >= 4, marked
+    plain = reports["plain.txt"]["text_label"]["statistical"]
+    assert not plain["detected"] and plain["p_value"] > 1e-3
+    outcome = {c["id"]: c["outcome"] for c in reports["marked.txt"]["checks"]}
+    assert outcome["W-T2"] == "pass"

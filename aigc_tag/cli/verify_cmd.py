@@ -14,8 +14,24 @@ from .batch import Job, discover, jobs_option, run_parallel, watermark_key_optio
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
 
-def _verify_one(args: tuple[Job, bool, str | None, bool, str | None, bool]) -> Report | None:
-    job, require_label, anchors, watermark, key_secret, thorough = args
+_TOKENIZERS: dict[str, object] = {}
+
+
+def _tokenizer(path: str | None) -> object | None:
+    """The generator's tokenizer, loaded once per worker from local files only (no downloads)."""
+    if path is None:
+        return None
+    if path not in _TOKENIZERS:
+        from transformers import AutoTokenizer
+
+        _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return _TOKENIZERS[path]
+
+
+def _verify_one(
+    args: tuple[Job, bool, str | None, bool, str | None, bool, str | None],
+) -> Report | None:
+    job, require_label, anchors, watermark, key_secret, thorough, tokenizer = args
     if job.from_walk:
         from .tag_cmd import _supported
 
@@ -33,6 +49,7 @@ def _verify_one(args: tuple[Job, bool, str | None, bool, str | None, bool]) -> R
         watermark=watermark,
         watermark_key=key,
         thorough=thorough,
+        tokenizer=_tokenizer(tokenizer),
     )
 
 
@@ -55,6 +72,12 @@ def _verify_one(args: tuple[Job, bool, str | None, bool, str | None, bool]) -> R
     is_flag=True,
     help="Audio: also search replay speeds of ±5 %% for the watermark (slower).",
 )
+@click.option(
+    "--tokenizer",
+    metavar="PATH",
+    help="Text: the generator's Hugging Face tokenizer (a local directory) to test the "
+    "generation-time watermark with the watermark key (needs aigc-tag[llm]).",
+)
 @watermark_key_option()
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
 @jobs_option()
@@ -66,6 +89,7 @@ def verify(
     no_watermark: bool,
     watermark_key: str | None,
     thorough: bool,
+    tokenizer: str | None,
     verbose: bool,
     jobs: int,
 ) -> None:
@@ -76,7 +100,7 @@ def verify(
     """
     anchors = trust_anchors.read() if trust_anchors else None
     work = [
-        (job, require_label, anchors, not no_watermark, watermark_key, thorough)
+        (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer)
         for job in discover(paths)
     ]
     reports: list[Report] = []

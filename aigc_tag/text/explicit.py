@@ -131,6 +131,11 @@ def _has_element(clause: str) -> bool:
 _BOTH_QUICK = re.compile(r"(?=.*(?:人工智能|AI))(?=.*(?:生成|合成))", re.I | re.S)
 
 
+def is_label_line(line: str) -> bool:
+    """Whether a line is (only) an explicit label, e.g. one :func:`add_label` wrote."""
+    return _is_label_line(line)
+
+
 def _is_label_line(line: str) -> bool:
     clean = _clean(line)
     return bool(_BOTH_QUICK.match(clean)) and any(

@@ -53,6 +53,7 @@ def verify(
     watermark: bool = True,
     watermark_key: WatermarkKey | None = None,
     thorough: bool = False,
+    tokenizer: object | None = None,
 ) -> Report:
     """Verify one file. I/O problems are reported in ``Report.error``, never raised."""
     path = Path(path)
@@ -71,6 +72,7 @@ def verify(
         watermark_key=watermark_key,
         thorough=thorough,
         source_path=path,
+        tokenizer=tokenizer,
     )
 
 
@@ -85,6 +87,7 @@ def verify_bytes(
     watermark_key: WatermarkKey | None = None,
     thorough: bool = False,
     source_path: str | os.PathLike[str] | None = None,
+    tokenizer: object | None = None,
 ) -> Report:
     """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03).
 
@@ -125,6 +128,8 @@ def verify_bytes(
         _audio(report, carrier, data, watermark_key if watermark else False, thorough)
     if carrier.media_type == "text":
         report.text_label = _text(carrier, data, name, sidecar)
+        if tokenizer is not None and carrier.name in ("txt", "markdown"):
+            report.text_label["statistical"] = _statistical(data, name, tokenizer, watermark_key)
         report.checks += run_text_checks(report.text_label, report.metadata_label)
     if c2pa:
         report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
@@ -254,6 +259,21 @@ def _text(carrier: Carrier, data: bytes, name: str, sidecar: dict | None) -> dic
     out["explicit"] = check_explicit(shown).to_json()
     out["invisible"] = read_mark(shown).to_json()
     return out
+
+
+def _statistical(data: bytes, name: str, tokenizer: object, key: WatermarkKey | None) -> dict:
+    """The KGW green-list test on the generated words only: our own label lines and invisible
+    mark were not generated, and would change the tokens (see aigc_tag/llm)."""
+    from ..llm import detect_text
+    from ..text import decode_text, strip_mark
+    from ..text.explicit import is_label_line
+
+    try:
+        text = strip_mark(decode_text(data, name).text)
+        kept = [line for line in text.splitlines(keepends=True) if not is_label_line(line)]
+        return detect_text("".join(kept).strip(), tokenizer, key).to_json()
+    except (AigcTagError, ImportError, ValueError) as exc:
+        return {"error": str(exc)}
 
 
 def _extras(carrier: Carrier, data: bytes) -> dict[str, str]:

@@ -144,6 +144,13 @@ CHECKS: dict[str, CheckSpec] = {
             "Does the text carry aigc-tag's invisible mark, and does it agree with the label?",
         ),
         CheckSpec(
+            "W-T2",
+            "I",
+            "Measures Art. 5 ¶2 (encouraged)",
+            "Does the text carry the generation-time statistical watermark (green-list z >= 4, "
+            "exact p <= 3e-5) for the given key and tokenizer?",
+        ),
+        CheckSpec(
             "W01",
             "I",
             "Measures Art. 5 ¶2 (encouraged); EU AI Act Art. 50(2)",
@@ -441,7 +448,21 @@ def run_text_checks(text: dict, label: dict | None) -> list[CheckResult]:
             )
             out.append(result("X-T2", Outcome.WARN, message))
     out.append(_invisible_text(text.get("invisible"), label))
+    if text.get("statistical") is not None:
+        out.append(_statistical(text["statistical"]))
     return out
+
+
+def _statistical(found: dict) -> CheckResult:
+    if found.get("error"):
+        return result("W-T2", Outcome.ERROR, f"statistical watermark not checked: {found['error']}")
+    summary = (f"z = {found.get('z_score')}, p = {found.get('p_value'):.1e} over "
+               f"{found.get('num_scored')} scored tokens")  # fmt: skip
+    if found.get("detected"):
+        return result("W-T2", Outcome.PASS, f"generation-time watermark: {summary}")
+    if found.get("status") == "inconclusive":
+        return result("W-T2", Outcome.SKIP, f"too few tokens to tell: {summary}")
+    return result("W-T2", Outcome.INFO, f"no generation-time watermark: {summary}")
 
 
 def _explicit_text(explicit: dict | None, label: dict | None) -> CheckResult:
