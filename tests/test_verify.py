@@ -158,9 +158,11 @@ def test_truncated_file_is_inconclusive_never_not_found():
     assert report.verdict is Verdict.INCONCLUSIVE
 
 
-def test_not_an_image_is_inconclusive():
-    report = verify_bytes(b"hello, this is plain text\n" * 10)
+def test_unknown_binary_is_inconclusive_and_plain_text_is_text():
+    report = verify_bytes(b"\x00\x01\x02 not a known container \xff\xfe\x00" * 10)
     assert report.verdict is Verdict.INCONCLUSIVE and outcomes(report)["M01"] == "error"
+    text = verify_bytes(b"hello, this is plain text\n" * 10, name="note.txt")
+    assert (text.media_type, text.format, text.verdict) == ("text", "txt", Verdict.NOT_FOUND)
 
 
 def test_missing_file_is_an_io_error(tmp_path):
