@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import audio as audio_layers
 from . import document as text_layers
 from . import image as image_layers
+from . import video as video_layers
 from .carriers import Carrier, sniff_content
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
 from .fileio import atomic_write, read_input
@@ -43,6 +44,7 @@ class TagResult:
     caption: CaptionPlacement | None = None
     audible: list[dict] | None = None  # audio: the cues inserted (AudiblePlacement.to_json())
     sidecar: str | None = None  # plain text: the Annex E record for file.txt.aigc.json
+    quality: dict | None = None  # video: PSNR/SSIM outside the caption, size change
     watermark_payload: str | None = None  # hex of the 64 raw bits, when the mark was embedded
     output: str | None = None
     sidecar_path: str | None = None
@@ -58,6 +60,7 @@ class TagResult:
             "caption": self.caption.to_json() if self.caption else None,
             "audible": self.audible,
             "sidecar": self.sidecar_path,
+            "quality": self.quality,
             "watermark_payload": self.watermark_payload,
             "warnings": self.warnings,
         }
@@ -119,6 +122,7 @@ class Tagger:
         text_at: str = "suffix",
         invisible_mark: bool = False,
         sidecar: bool = False,
+        end_caption: bool = False,
     ) -> None:
         from .visible.wording import resolve_text
 
@@ -151,6 +155,7 @@ class Tagger:
         self.text_at = text_at
         self.invisible_mark = invisible_mark
         self.sidecar = sidecar
+        self.end_caption = end_caption
 
     def warm_up(self) -> None:
         """Import what the enabled layers need, so that forked batch workers inherit it instead
@@ -195,7 +200,7 @@ class Tagger:
         label = AIGCLabel.for_producer(self.producer, produce_id, label=self.label_value)
         label.validate()
         self._refuse_c2pa(carrier, data, name)
-        if carrier.media_type not in ("image", "audio", "text"):
+        if carrier.media_type not in ("image", "audio", "text", "video"):
             raise UnsupportedFormat(f"{name}: tagging {carrier.media_type} is not supported yet")
         if not carrier.can_write:
             carrier.write_label(data, "")  # read-only carriers raise with their own reason
@@ -204,6 +209,8 @@ class Tagger:
             return self._tag_audio(data, carrier, label, name)
         if carrier.media_type == "text":
             return self._tag_text(data, carrier, label, name)
+        if carrier.media_type == "video":
+            return self._tag_video(data, carrier, label, name)
         plan = image_layers.ImageLayers(
             visible=self.visible,
             watermark=self.watermark,
@@ -321,6 +328,29 @@ class Tagger:
         self._self_check_labels(out, carrier, label, name)
         if plan.placements or plan.payload is not None:
             audio_layers.self_check(out, carrier, plan, result, self.watermark_key)
+        return out, result
+
+    def _tag_video(
+        self, data: bytes, carrier: Carrier, label: AIGCLabel, name: str
+    ) -> tuple[bytes, TagResult]:
+        plan = video_layers.VideoLayers(
+            visible=self.visible,
+            watermark=self.watermark,
+            metadata=self.metadata,
+            text=self.text,
+            position=self.position,
+            end_caption=self.end_caption,
+            watermark_key=self.watermark_key,
+        )
+        out = video_layers.apply_layers(data, carrier, label, plan)
+        result = TagResult(name, carrier.name, label, plan.applied, plan.caption)
+        result.warnings = plan.warnings
+        result.quality = plan.quality or None
+        if plan.payload is not None:
+            result.watermark_payload = plan.payload.hex()
+        if "metadata" in plan.applied:
+            self._self_check_labels(out, carrier, label, name)
+        video_layers.self_check(out, carrier, plan, result, self.watermark_key)
         return out, result
 
     def _tag_text(

@@ -121,6 +121,11 @@ def _name_file(message: str, src: Path) -> str:
     help="Plain text: write the Annex E record beside the output as FILE.aigc.json.",
 )
 @click.option(
+    "--end-caption",
+    is_flag=True,
+    help="Video: also show the caption on the closing frames.",
+)
+@click.option(
     "--no-visible",
     is_flag=True,
     help="Do not add the explicit label (image caption, audio cue).",
@@ -149,6 +154,7 @@ def tag(
     text_at: str,
     invisible_mark: bool,
     sidecar: bool,
+    end_caption: bool,
     no_visible: bool,
     no_watermark: bool,
     watermark_key: str | None,
@@ -157,8 +163,9 @@ def tag(
     jobs: int,
     as_json: bool,
 ) -> None:
-    """Label images (JPEG, PNG, WebP, TIFF, GIF), audio (WAV, MP3, FLAC, OGG, Opus, M4A), text
-    and documents (TXT, Markdown, HTML, DOCX, XLSX, PPTX, PDF, EPUB) with the GB 45438 layers.
+    """Label images (JPEG, PNG, WebP, TIFF, GIF), audio (WAV, MP3, FLAC, OGG, Opus, M4A), video
+    (MP4, MOV, MKV, WebM, AVI, FLV), text and documents (TXT, Markdown, HTML, DOCX, XLSX, PPTX,
+    PDF, EPUB) with the GB 45438 layers.
 
     Directories are walked recursively; files of other formats found there are skipped.
     """  # noqa: D301
@@ -175,6 +182,7 @@ def tag(
         text_at=text_at,
         invisible_mark=invisible_mark,
         sidecar=sidecar,
+        end_caption=end_caption,
         visible=not no_visible,
         watermark=not no_watermark,
         watermark_key=watermark_key,

@@ -126,6 +126,11 @@ def verify_bytes(
             _watermark(report, pixels, watermark_key)
     if carrier.media_type == "audio":
         _audio(report, carrier, data, watermark_key if watermark else False, thorough)
+    if carrier.media_type == "video":
+        from ..video import verify_video
+
+        extras = _extras(carrier, data)
+        verify_video(report, carrier, data, extras, watermark=watermark, key=watermark_key)
     if carrier.media_type == "text":
         report.text_label = _text(carrier, data, name, sidecar)
         if tokenizer is not None and carrier.name in ("txt", "markdown"):
