@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 AI_SOURCE_SUFFIXES = (
     "trainedAlgorithmicMedia",
@@ -33,18 +34,36 @@ def may_hold_c2pa(data: bytes) -> bool:
     return b"jumb" in data and b"c2pa" in data
 
 
-def inspect_c2pa(data: bytes, mime: str, *, trust_anchors_pem: str | None = None) -> dict | None:
+def inspect_c2pa(
+    data: bytes,
+    mime: str,
+    *,
+    trust_anchors_pem: str | None = None,
+    manifest_data: bytes | None = None,
+) -> dict | None:
     """``None`` when there is no manifest; otherwise state, failures and the AI declaration.
 
-    A manifest the SDK cannot parse is reported with ``state = "Error"`` rather than raised.
+    ``manifest_data``: a detached manifest store (a ``.c2pa`` sidecar) to validate ``data``
+    against; ``mime`` is then the asset's MIME (formats the SDK cannot embed into are hashed as
+    ``text/plain``, as :func:`aigc_tag.provenance.sign.sign_sidecar` does).
+
+    A manifest the SDK cannot parse is reported with ``state = "Error"`` rather than raised. A
+    remote manifest (only a URL in the file) is reported with ``state = "Remote"`` and
+    ``remote_url``; it is never fetched.
     """
     import c2pa
 
-    if not may_hold_c2pa(data):
+    if manifest_data is None and not may_hold_c2pa(data):
         return None
+    if manifest_data is not None:
+        from .sign import sidecar_mime
+
+        mime = sidecar_mime(mime)
     try:
         with _context(trust_anchors_pem) as ctx:
-            reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=ctx)
+            reader = c2pa.Reader.try_create(
+                mime, io.BytesIO(data), manifest_data=manifest_data, context=ctx
+            )
             if reader is None:
                 return None
             with reader:
@@ -54,8 +73,23 @@ def inspect_c2pa(data: bytes, mime: str, *, trust_anchors_pem: str | None = None
     except c2pa.C2paError.NotSupported:
         return None
     except c2pa.C2paError as exc:
+        remote = _remote_url(str(exc))
+        if remote is not None:
+            return {"present": True, "state": "Remote", "remote_url": remote, "trusted": False,
+                    "failures": ["manifest.remote.notFetched"], "ai_declared": None}  # fmt: skip
         return {"present": True, "state": "Error", "failures": [str(exc)], "ai_declared": None}
-    return _summarise(store)
+    summary = _summarise(store)
+    summary["sidecar"] = manifest_data is not None
+    return summary
+
+
+def _remote_url(message: str) -> str | None:
+    """c2pa-rs says "Remote: must fetch remote manifests from url https://..." when the file only
+    points to its manifest (and fetching is off, as it always is here)."""
+    if "Remote" not in message:
+        return None
+    match = re.search(r"https?://\S+", message)
+    return match.group(0).rstrip(".,;)") if match else ""
 
 
 def _summarise(store: dict) -> dict:
@@ -65,6 +99,10 @@ def _summarise(store: dict) -> dict:
     failures = [f.get("code", "") for f in results.get("failure", [])]
     sources = _digital_source_types(manifest)
     signer = manifest.get("signature_info", {})
+    assertions = manifest.get("assertions", [])
+    parents = [
+        ing for ing in manifest.get("ingredients", []) if ing.get("relationship") == "parentOf"
+    ]
     return {
         "present": True,
         "state": store.get("validation_state", "Unknown"),
@@ -73,7 +111,23 @@ def _summarise(store: dict) -> dict:
         "signer": signer.get("issuer") or signer.get("common_name"),
         "digital_source_types": sources,
         "ai_declared": any(s.endswith(AI_SOURCE_SUFFIXES) for s in sources),
+        "assertion_labels": [a.get("label", "") for a in assertions],
+        "aigc_label": _assertion_data(assertions, "cn.tc260.aigc"),
+        "soft_binding": _assertion_data(assertions, "c2pa.soft-binding"),
+        "manifest_count": len(store.get("manifests", {})),
+        "parent": (
+            {"title": parents[0].get("title"), "manifest": parents[0].get("active_manifest")}
+            if parents
+            else None
+        ),  # fmt: skip
     }
+
+
+def _assertion_data(assertions: list[dict], label: str) -> dict | None:
+    for assertion in assertions:
+        if assertion.get("label") == label:
+            return assertion.get("data")
+    return None
 
 
 def _digital_source_types(manifest: dict) -> list[str]:
