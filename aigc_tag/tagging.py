@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+    from .provenance.sign import C2paSigner
     from .visible.caption import CaptionPlacement
     from .watermark.keys import WatermarkKey
 
@@ -123,6 +124,7 @@ class Tagger:
         invisible_mark: bool = False,
         sidecar: bool = False,
         end_caption: bool = False,
+        c2pa_signer: C2paSigner | None = None,
     ) -> None:
         from .visible.wording import resolve_text
 
@@ -156,6 +158,11 @@ class Tagger:
         self.invisible_mark = invisible_mark
         self.sidecar = sidecar
         self.end_caption = end_caption
+        # C2PA is the last layer: signed after the self-check, over the final bytes. With a
+        # signer, an input manifest becomes the parent ingredient instead of a refusal.
+        self.c2pa_signer = c2pa_signer
+        if c2pa_signer is not None:
+            self.warnings += c2pa_signer.warnings
 
     def warm_up(self) -> None:
         """Import what the enabled layers need, so that forked batch workers inherit it instead
@@ -189,7 +196,10 @@ class Tagger:
         Raises :class:`AigcTagError` (of the specific subclass) with ``name`` in the message.
         """
         try:
-            return self._tag_bytes(data, produce_id, name)
+            out, result = self._tag_bytes(data, produce_id, name)
+            if self.c2pa_signer is not None:
+                out = self._sign_c2pa(data, out, result, name)
+            return out, result
         except AigcTagError as exc:
             if str(exc).startswith(name):
                 raise
@@ -387,23 +397,57 @@ class Tagger:
                 f"{name}: self-check failed: the written label does not read back exactly once"
             )
 
-    def _refuse_c2pa(self, carrier: Carrier, data: bytes, name: str) -> None:
+    @staticmethod
+    def _input_manifest(carrier: Carrier, data: bytes) -> dict | None:
         from .provenance import inspect_c2pa, may_hold_c2pa
 
-        if self.break_c2pa:
-            return
         # A carrier that knows where manifests live answers without scanning the whole file.
         probe = getattr(carrier, "has_c2pa", None)
         if not (probe(data) if probe else may_hold_c2pa(data)):
-            return
+            return None
+        return inspect_c2pa(data, carrier.mime)
 
-        manifest = inspect_c2pa(data, carrier.mime)
+    def _refuse_c2pa(self, carrier: Carrier, data: bytes, name: str) -> None:
+        if self.break_c2pa or self.c2pa_signer is not None:
+            return  # with a signer, _sign_c2pa keeps the manifest as the parent ingredient
+        manifest = self._input_manifest(carrier, data)
         if manifest is not None:
             raise ExistingManifest(
                 f"{name}: carries a C2PA manifest (state {manifest['state']}); tagging changes the "
-                "bytes and would invalidate it. Pass --break-c2pa (API: break_c2pa=True) to tag "
-                "anyway; re-signing with the old manifest as ingredient is not available yet"
+                "bytes and would invalidate it. Sign with --c2pa --cert --key (API: c2pa_signer) "
+                "to re-sign with the old manifest as parent ingredient, or pass --break-c2pa "
+                "(API: break_c2pa=True) to tag anyway"
             )
+
+    def _sign_c2pa(self, data: bytes, out: bytes, result: TagResult, name: str) -> bytes:
+        """The last layer: sign the finished bytes; an input manifest becomes the parent."""
+        from .provenance.sign import sign_bytes
+
+        carrier = sniff_content(out, name=name)
+        parent = self._input_manifest(carrier, data) is not None
+        signed = sign_bytes(
+            out,
+            carrier.mime,
+            signer=self.c2pa_signer,  # type: ignore[arg-type]
+            label=result.label,
+            watermark_payload=result.watermark_payload,
+            parent=data if parent else False,
+            title=Path(name).name,
+        )
+        if self.metadata and carrier.media_type != "text":
+            try:
+                again = sniff_content(signed, name=name)
+                self._self_check_labels(signed, again, result.label, name)
+            except AigcTagError as exc:
+                raise AigcTagError(
+                    f"{name}: after C2PA signing the metadata label no longer reads back ({exc}); "
+                    f"the {carrier.name.upper()} manifest layout is not supported yet, sign a "
+                    ".c2pa sidecar instead"
+                ) from None
+        result.layers.append("c2pa")
+        if parent:
+            result.warnings.append("input C2PA manifest kept as the parent ingredient")
+        return signed
 
     def _self_check(
         self, out: bytes, carrier: Carrier, label: AIGCLabel, plan: Any, result: TagResult

@@ -386,12 +386,14 @@ def sign_bytes(
     signer: C2paSigner,
     label: AIGCLabel,
     watermark_payload: str | None = None,
-    parent: bool = False,
+    parent: bool | bytes = False,
     title: str = "",
     action: str = "c2pa.edited",
 ) -> bytes:
-    """Embed a signed manifest into ``data``. ``parent``: ``data`` already carries a manifest,
-    which becomes the parent ingredient (its store is kept inside ours), never dropped.
+    """Embed a signed manifest into ``data``. ``parent``: the input carried a manifest, which
+    becomes the parent ingredient (its store is kept inside ours), never dropped: ``True`` when
+    ``data`` itself is that input, or the input's bytes when ``data`` is an edited version of it
+    (the ingredient then validates as it did before the edit).
 
     Raises :class:`UnsupportedFormat` (mentioning the sidecar) for formats the SDK cannot embed
     into and :class:`SigningError` when the SDK refuses.
@@ -403,9 +405,9 @@ def sign_bytes(
         label, watermark_payload=watermark_payload, title=title or "asset", parent=parent,
         action=action,
     )  # fmt: skip
+    parent_data = parent if isinstance(parent, bytes) else (data if parent else None)
     return _sign(
-        data, mime, signer=signer, manifest=manifest, parent_data=data if parent else None,
-        sidecar=False,
+        data, mime, signer=signer, manifest=manifest, parent_data=parent_data, sidecar=False
     )  # fmt: skip
 
 
