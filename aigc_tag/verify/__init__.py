@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +18,13 @@ from .checks import (
     primary_label,
     result,
     run_audible_checks,
+    run_c2pa_checks,
     run_caption_checks,
     run_label_checks,
     run_text_checks,
     run_watermark_checks,
 )
+from .consistency import run_consistency_checks
 from .report import CheckResult, Outcome, Report, Verdict, compose_verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -118,7 +121,6 @@ def verify_bytes(
     if primary is not None:
         report.metadata_label = {**(primary.parsed.fields or {}), "carrier": primary.location}
     packet = _xmp_packet(carrier, data)
-    report.evidence = _evidence(packet)
     pixels = _Pixels(data) if carrier.media_type == "image" else None
     if pixels is not None:
         _visible(report, pixels, packet)
@@ -137,7 +139,14 @@ def verify_bytes(
             report.text_label["statistical"] = _statistical(data, name, tokenizer, watermark_key)
         report.checks += run_text_checks(report.text_label, report.metadata_label)
     if c2pa:
-        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, report)
+        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, packet)
+        report.checks += run_c2pa_checks(report.c2pa)
+    from .evidence import collect
+
+    report.evidence = collect(
+        carrier, data, xmp_packet=packet, c2pa=report.c2pa, label=report.metadata_label
+    )
+    report.checks += run_consistency_checks(report.metadata_label, report.c2pa, report.evidence)
     report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
     return report
 
@@ -169,19 +178,6 @@ def _xmp_packet(carrier: Carrier, data: bytes) -> bytes | None:
         return carrier.read_xmp(data)
     except AigcTagError:
         return None
-
-
-def _evidence(packet: bytes | None) -> dict:
-    """Signals that are not the GB label: IPTC DigitalSourceType (reported, not judged)."""
-    from .. import xmp
-
-    if not packet:
-        return {}
-    try:
-        sources = xmp.digital_source_types(packet)
-    except AigcTagError:
-        return {}
-    return {"iptc_digital_source_type": sources} if sources else {}
 
 
 class _Pixels:
@@ -217,7 +213,11 @@ def _visible(report: Report, pixels: _Pixels, packet: bytes | None) -> None:
     else:
         evidence = inspect_declared_caption(shown, declared)
     report.visible_label = evidence.to_json()
-    report.checks += run_caption_checks(evidence)
+    checks = run_caption_checks(evidence)
+    if shown is None:  # the pixels did not decode: a parser failed, so the file is inconclusive
+        message = f"cannot decode the pixels to check the caption: {pixels.error}"
+        checks[0] = result("X-I1", Outcome.ERROR, message)
+    report.checks += checks
 
 
 def _watermark(report: Report, pixels: _Pixels, key: WatermarkKey | None) -> None:
@@ -354,15 +354,65 @@ def _finding_json(finding) -> dict:  # noqa: ANN001 - audible.RhythmFinding
     return asdict(finding)
 
 
-def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, report: Report) -> dict | None:
-    from ..provenance import inspect_c2pa
+def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, packet: bytes | None) -> dict:
+    """The report's ``c2pa`` object: always the same keys (docs/report-schema.md).
 
+    Trust is its own dimension: ``Valid`` is intact but signed by a signer outside the anchors.
+    A remote manifest (XMP ``dcterms:provenance`` or the SDK's "Remote:" error) is reported with
+    its URL and never fetched. Any failure of the native SDK on a present manifest becomes state
+    ``Error`` (C01 error: inconclusive), never an exception.
+    """
+    out: dict = {
+        "present": False,
+        "state": None,
+        "trust": "n.a.",
+        "trusted": False,
+        "failures": [],
+        "signer": None,
+        "claim_generator": None,
+        "digital_source_types": [],
+        "ai_declared": None,
+        "remote": False,
+        "remote_url": None,
+        "trust_anchors": bool(anchors),
+        "error": None,
+    }
     try:
-        return inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors)
+        from ..provenance import inspect_c2pa
+
+        found = inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors)
+    except ImportError as exc:
+        from ..provenance.c2pa_read import may_hold_c2pa
+
+        found = None
+        if may_hold_c2pa(data):
+            found = {"present": True, "state": "Error", "failures": [f"c2pa-python: {exc}"]}
     except Exception as exc:  # the native SDK is third-party code: never let it crash a verify
-        report.checks.append(
-            CheckResult(
-                "C2PA", Outcome.INFO, "I", "EU AI Act Art. 50(2)", f"C2PA read failed: {exc}"
-            )
-        )
+        found = {"present": True, "state": "Error", "failures": [f"{type(exc).__name__}: {exc}"]}
+    url = _remote_url(packet)
+    if found is None:
+        if url:
+            out.update(present=True, remote=True, remote_url=url)
+        return out
+    out.update({k: v for k, v in found.items() if k in out})
+    out["present"] = True
+    if out["state"] == "Error":
+        message = "; ".join(str(f) for f in found.get("failures") or []) or "unknown SDK error"
+        out["failures"], out["ai_declared"] = [], None
+        if "remote" in message.lower():
+            match = re.search(r"https?://\S+", message)
+            out.update(state=None, remote=True, remote_url=url or (match and match.group(0)))
+        else:
+            out["error"] = message
+    out["trust"] = {"Trusted": "trusted", "Valid": "untrusted"}.get(out["state"] or "", "n.a.")
+    out["trusted"] = out["state"] == "Trusted"
+    return out
+
+
+def _remote_url(packet: bytes | None) -> str | None:
+    """The remote manifest reference of C2PA §11.3 (XMP ``dcterms:provenance``), if any."""
+    if not packet:
         return None
+    text = packet.decode("utf-8", "replace")
+    match = re.search(r"provenance\s*(?:=\s*[\"']|>)\s*([^\"'<\s]+)", text)
+    return match.group(1) if match else None

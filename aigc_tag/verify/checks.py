@@ -1,4 +1,5 @@
-"""Checks M01-M12 of GB 45438 §6.1 (spec/gb45438.md §6.1), one function each.
+"""Checks M01-M12 of GB 45438 §6.1 (spec/gb45438.md §6.1) and the C2PA (C01-C02) and
+consistency (K01-K03, functions in consistency.py) checks, one function each.
 
 Ids are append-only: never renumber, never reuse. Each check returns one :class:`CheckResult`;
 the table :data:`CHECKS` documents the question, severity and clause of every id.
@@ -167,6 +168,36 @@ CHECKS: dict[str, CheckSpec] = {
             "W",
             "Measures Art. 6",
             "If Label is 2 or 3, are the propagation elements filled?",
+        ),
+        CheckSpec(
+            "C01",
+            "E",
+            "EU AI Act Art. 50(2); EU CoP 1.1 (signed metadata)",
+            "Is the C2PA manifest intact (Valid or Trusted), and is its signer trusted?",
+        ),
+        CheckSpec(
+            "C02",
+            "I",
+            "EU AI Act Art. 50(2); C2PA digitalSourceType",
+            "Does the C2PA manifest declare AI generation (trainedAlgorithmicMedia and kin)?",
+        ),
+        CheckSpec(
+            "K01",
+            "W",
+            "EU CoP 1.1 (layers agree); Measures Art. 10",
+            "Do the C2PA manifest and the other metadata agree on AI-generated vs captured?",
+        ),
+        CheckSpec(
+            "K02",
+            "W",
+            "GB 45438 §6.1 c) (one consistent label); IPTC DigitalSourceType",
+            "Does the IPTC DigitalSourceType in XMP agree with the AIGC label?",
+        ),
+        CheckSpec(
+            "K03",
+            "I",
+            "Measures Art. 5; GB 45438 §6.1",
+            "When C2PA or IPTC declare AI, does the file also carry the GB Annex E label?",
         ),
     )
 }
@@ -555,3 +586,41 @@ def primary_label(found: list[Found]) -> Found | None:
     decoded = _decoded(found)
     normative = [f for f in decoded if f.normative]
     return (normative or decoded or [None])[0]
+
+
+def run_c2pa_checks(c2pa: dict | None) -> list[CheckResult]:
+    """C01 (is the manifest intact, is its signer trusted) and C02 (does it declare AI), from the
+    report's ``c2pa`` object (see verify._c2pa). Absence is not a failure: it is discovery."""
+    if not c2pa or not c2pa.get("present"):
+        return [result("C01", Outcome.SKIP, "no C2PA manifest"),
+                result("C02", Outcome.SKIP, "no C2PA manifest")]  # fmt: skip
+    if c2pa.get("remote"):
+        where = c2pa.get("remote_url") or "an unknown URL"
+        message = f"remote manifest at {where} not fetched (offline verifier): not verified"
+        return [result("C01", Outcome.WARN, message, severity="W"),
+                result("C02", Outcome.SKIP, "remote manifest not fetched")]  # fmt: skip
+    state, signer = c2pa.get("state"), c2pa.get("signer") or "unknown signer"
+    codes = ", ".join(c2pa.get("failures") or []) or "no failure codes"
+    if state == "Error":
+        message = f"C2PA manifest could not be read: {c2pa.get('error')}"
+        return [result("C01", Outcome.ERROR, message),
+                result("C02", Outcome.SKIP, "manifest unreadable")]  # fmt: skip
+    if state == "Invalid":
+        valid = result("C01", Outcome.FAIL, f"C2PA manifest is Invalid (tampered or malformed): "
+                       f"{codes}; signer {signer}")  # fmt: skip
+    elif state == "Trusted":
+        valid = result("C01", Outcome.PASS, f"C2PA manifest Trusted, signed by {signer}")
+    else:
+        anchors = "" if c2pa.get("trust_anchors") else " (no trust anchors given)"
+        valid = result("C01", Outcome.WARN, f"C2PA manifest Valid (intact) but the signer {signer} "
+                       f"is not trusted{anchors}: {codes}", severity="W")  # fmt: skip
+    sources = ", ".join(c2pa.get("digital_source_types") or []) or "none"
+    if state == "Invalid":
+        declared = result("C02", Outcome.INFO, f"digitalSourceType {sources}, but the manifest is "
+                          "Invalid: not to be relied on")  # fmt: skip
+    elif c2pa.get("ai_declared"):
+        declared = result("C02", Outcome.PASS, f"declares AI: digitalSourceType {sources}")
+    else:
+        message = f"does not declare AI (digitalSourceType: {sources})"
+        declared = result("C02", Outcome.INFO, message)
+    return [valid, declared]

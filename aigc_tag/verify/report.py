@@ -67,6 +67,8 @@ class Report:
     evidence: dict = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None  # set when the file could not be read at all (I/O)
+    #: a small ``data:`` URI preview for the HTML report; never part of the JSON report
+    thumbnail: str | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {
