@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,9 +30,9 @@ def _tokenizer(path: str | None) -> object | None:
 
 
 def _verify_one(
-    args: tuple[Job, bool, str | None, bool, str | None, bool, str | None],
+    args: tuple[Job, bool, str | None, bool, str | None, bool, str | None, bool],
 ) -> Report | None:
-    job, require_label, anchors, watermark, key_secret, thorough, tokenizer = args
+    job, require_label, anchors, watermark, key_secret, thorough, tokenizer, thumbs = args
     if job.from_walk:
         from .tag_cmd import _supported
 
@@ -42,7 +43,7 @@ def _verify_one(
         from ..watermark.layer import as_key
 
         key = as_key(key_secret)
-    return verify_file(
+    report = verify_file(
         job.src,
         require_label=require_label,
         trust_anchors_pem=anchors,
@@ -51,6 +52,54 @@ def _verify_one(
         thorough=thorough,
         tokenizer=_tokenizer(tokenizer),
     )
+    if thumbs and not report.error:
+        from ..verify.render import thumbnail
+
+        report.thumbnail = thumbnail(job.src, report.media_type)
+    return report
+
+
+def config_path() -> Path:
+    """``$AIGC_TAG_CONFIG``, else ``$XDG_CONFIG_HOME/aigc-tag/config.toml`` (``~/.config``)."""
+    explicit = os.environ.get("AIGC_TAG_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "aigc-tag" / "config.toml"
+
+
+def config_trust_anchors() -> tuple[str | None, str | None]:
+    """(PEM text, note) from ``[verify] trust_anchors = "roots.pem"`` in the config file.
+
+    A relative path is relative to the config file. No config file → (None, None). Python 3.10
+    without ``tomli`` → the config is ignored with a note. A broken config is a usage error."""
+    path = config_path()
+    if not path.is_file():
+        if os.environ.get("AIGC_TAG_CONFIG"):
+            raise click.UsageError(f"AIGC_TAG_CONFIG: {path} does not exist")
+        return None, None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            return None, f"{path} ignored: reading it needs Python 3.11+ or the tomli package"
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise click.UsageError(f"config {path}: {exc}") from None
+    section = config.get("verify")
+    anchors = section.get("trust_anchors") if isinstance(section, dict) else None
+    if not anchors:
+        return None, None
+    pem_path = Path(str(anchors)).expanduser()
+    if not pem_path.is_absolute():
+        pem_path = path.parent / pem_path
+    try:
+        return pem_path.read_text(encoding="utf-8"), f"C2PA trust anchors from {pem_path}"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"config {path}: trust_anchors {pem_path}: {exc}") from None
 
 
 @click.command()
@@ -64,7 +113,20 @@ def _verify_one(
 @click.option(
     "--trust-anchors",
     type=click.File("r"),
-    help="PEM file of C2PA trust anchors (root certificates).",
+    help="PEM file of C2PA trust anchors (root certificates); default: [verify] trust_anchors "
+    "in ~/.config/aigc-tag/config.toml or $AIGC_TAG_CONFIG. Nothing is fetched from the network.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write one self-contained HTML page for the batch (zh/en, thumbnails).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a CSV table, one row per file.",
 )
 @click.option("--no-watermark", is_flag=True, help="Skip the watermark search (faster).")
 @click.option(
@@ -86,6 +148,8 @@ def verify(
     as_json: bool,
     require_label: bool,
     trust_anchors,
+    html_path: Path | None,
+    csv_path: Path | None,
     no_watermark: bool,
     watermark_key: str | None,
     thorough: bool,
@@ -98,9 +162,15 @@ def verify(
     Exit codes: 0 all compliant, 1 some non-compliant, 3 no label found, 4 inconclusive,
     2 usage or I/O error (the most severe across files wins).
     """
-    anchors = trust_anchors.read() if trust_anchors else None
+    if trust_anchors:
+        anchors = trust_anchors.read()
+    else:
+        anchors, note = config_trust_anchors()
+        if note:
+            click.echo(f"aigc-tag: {note}", err=True)
+    thumbs = html_path is not None
     work = [
-        (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer)
+        (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer, thumbs)
         for job in discover(paths)
     ]
     reports: list[Report] = []
@@ -119,7 +189,27 @@ def verify(
     if not reports:
         click.echo("aigc-tag: error: no files of a supported format found", err=True)
         sys.exit(2)
+    if html_path is not None or csv_path is not None:
+        _write_reports(reports, html_path, csv_path)
     sys.exit(exit_code_for(reports))
+
+
+def _write_reports(reports: list[Report], html_path: Path | None, csv_path: Path | None) -> None:
+    from ..fileio import atomic_write
+    from ..verify.render import render_csv, render_html
+
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        if html_path is not None:
+            atomic_write(html_path, render_html(reports).encode("utf-8"), durable=False)
+            html_path.chmod(0o666 & ~umask)
+        if csv_path is not None:
+            atomic_write(csv_path, render_csv(reports).encode("utf-8-sig"), durable=False)
+            csv_path.chmod(0o666 & ~umask)
+    except OSError as exc:
+        click.echo(f"aigc-tag: error: cannot write the report: {exc}", err=True)
+        sys.exit(2)
 
 
 def _print_human(report: Report, verbose: bool) -> None:
@@ -143,10 +233,24 @@ def _print_human(report: Report, verbose: bool) -> None:
             f"  watermark: {mark['payload']['hex']} (p = {mark['p_value']:.1e}, {mark['key']} key)"
         )
     _print_audible(report.audible_label)
-    if report.c2pa:
-        click.echo(
-            f"  c2pa: {report.c2pa.get('state')} (AI declared: {report.c2pa.get('ai_declared')})"
-        )
+    c2pa = report.c2pa
+    if c2pa and c2pa.get("present"):
+        if c2pa.get("remote"):
+            click.echo(f"  c2pa: remote manifest {c2pa.get('remote_url')} (not fetched)")
+        else:
+            failures = ", ".join(c2pa.get("failures") or []) or "none"
+            click.echo(
+                f"  c2pa: {c2pa.get('state')}, signer {c2pa.get('trust')} "
+                f"({c2pa.get('signer')}), AI declared: {c2pa.get('ai_declared')}, "
+                f"failures: {failures}"
+            )
+    evidence = report.evidence or {}
+    for uri in evidence.get("iptc_digital_source_type") or []:
+        click.echo(f"  evidence: IPTC DigitalSourceType {uri}")
+    for hit in evidence.get("generators") or []:
+        click.echo(f"  evidence: {hit['name']} ({hit['source']})")
+    for code in evidence.get("producer_codes") or []:
+        click.echo(f"  evidence: {code['field']} is a code of {code['vendor']}")
     for check in report.checks:
         if verbose or check.outcome in _SHOWN:
             click.echo(f"  {check.id} {check.outcome.value:5} [{check.clause}] {check.message}")
