@@ -374,9 +374,13 @@ def _audio_options(info: VideoInfo) -> list[str]:
     stream = info.audio_streams[0]
     codec = str(stream.get("codec_name", ""))
     options = ["-c", _AUDIO_ENCODERS.get(codec, codec)]
-    if stream.get("bit_rate") and not codec.startswith("pcm_") and codec not in ("flac", "alac"):
-        options += ["-b", str(max(int(stream["bit_rate"]), 64000))]
-    return options
+    if codec.startswith("pcm_") or codec in ("flac", "alac"):
+        return options
+    # Matroska stores no bitrate: then 96 kb/s per channel (at least 128), not the encoder's
+    # low default, at which the soundtrack mark does not survive.
+    channels = int(stream.get("channels") or 2)
+    rate = int(stream.get("bit_rate") or 0) or max(128000, 96000 * channels)
+    return [*options, "-b", str(max(rate, 64000))]
 
 
 # --------------------------------------------------------------------------- quality

@@ -183,7 +183,7 @@ def probe_video(path: str, *, max_pixels: int = MAX_PIXELS, timeout: float = 120
             avg = Fraction(1 / med).limit_denominator(1001)
     out_rate = rate if rate and rate <= 120 else avg
     warnings = []
-    if vfr:
+    if vfr and fmt.get("format_name") != "avi":  # AVI gaps are dropped frames: no warning
         # The nominal rate, unless it is a fine timebase (e.g. 1000 fps) rather than a frame rate.
         out_rate = rate if rate and rate <= max(2 * avg, Fraction(1)) and rate <= 120 else avg
         warnings.append(
