@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .ledger_cmd import ledger
 from .tag_cmd import tag
 from .verify_cmd import verify
 
@@ -17,3 +18,4 @@ def main() -> None:
 
 main.add_command(tag)
 main.add_command(verify)
+main.add_command(ledger)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,10 @@ import click
 
 from ..carriers import sniff_content
 from ..errors import AigcTagError
+from ..journal import FileState, file_sha256
+from ..ledger import utc_now
 from ..tagging import POSITIONS, Tagger
-from .batch import Job, discover, jobs_option, run_parallel, watermark_key_option
+from .batch import Job, batch_options, jobs_option, run_tag_batch, watermark_key_option
 
 
 def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
@@ -21,11 +22,32 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
     job, outdir, settings, produce_id = args
     try:
         if job.from_walk and not _supported(job.src):
-            return {"status": "skipped", "src": str(job.src), "message": "not a supported format"}
+            st = FileState.of(job.src)
+            return {
+                "status": "skipped",
+                "src": str(job.src),
+                "message": "not a supported format",
+                "input": {"size": st.size, "mtime_ns": st.mtime_ns},
+            }
         tagger = _tagger(settings)
         dst = None if outdir is None else outdir / job.rel
+        before = FileState.of(job.src)  # the journal and the ledger identify the input by these
+        input_sha = file_sha256(job.src)
         result = tagger.tag_file(job.src, dst, produce_id=produce_id, in_place=outdir is None)
-        return {"status": "tagged", "src": str(job.src), "result": result.to_json()}
+        out = Path(result.output or job.src)
+        after = FileState.of(out)
+        return {
+            "status": "tagged",
+            "src": str(job.src),
+            "result": result.to_json(),
+            "input": {"size": before.size, "mtime_ns": before.mtime_ns, "sha256": input_sha},
+            "output_state": {
+                "size": after.size,
+                "mtime_ns": after.mtime_ns,
+                "sha256": file_sha256(out),
+            },
+            "tagged_at": utc_now(),
+        }
     except AigcTagError as exc:
         return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
     except Exception as exc:  # a bug must not stop the batch; report it with its type
@@ -59,7 +81,7 @@ def _name_file(message: str, src: Path) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "-o",
     "--output",
@@ -139,9 +161,10 @@ def _name_file(message: str, src: Path) -> str:
     help="Tag files that carry a C2PA manifest although it becomes invalid.",
 )
 @jobs_option()
+@batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def tag(
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     outdir: Path | None,
     in_place: bool,
     producer: str,
@@ -162,6 +185,7 @@ def tag(
     break_c2pa: bool,
     jobs: int,
     as_json: bool,
+    **batch: Any,
 ) -> None:
     """Label images (JPEG, PNG, WebP, TIFF, GIF), audio (WAV, MP3, FLAC, OGG, Opus, M4A), video
     (MP4, MOV, MKV, WebM, AVI, FLV), text and documents (TXT, Markdown, HTML, DOCX, XLSX, PPTX,
@@ -198,23 +222,21 @@ def tag(
         probe.warm_up()
     for warning in probe.warnings:
         click.echo(f"aigc-tag: warning: {warning}", err=True)
-    found = discover(paths, exclude=outdir)
-    if produce_id and len(found) > 1:
+    if produce_id and (len(paths) != 1 or Path(paths[0]).is_dir() or batch["from_list"]):
         raise click.UsageError("--produce-id names one content item; give a single file")
-    _check_collisions(found)
-    started = time.monotonic()
-    counts = {"tagged": 0, "skipped": 0, "failed": 0}
-    work = [(job, outdir, settings, produce_id) for job in found]
-    for outcome in run_parallel(_tag_one, work, jobs=jobs, label="tagging"):
-        counts[outcome["status"]] += 1
-        _report(outcome, as_json)
-    elapsed = time.monotonic() - started
-    click.echo(
-        f"aigc-tag: tagged {counts['tagged']}, skipped {counts['skipped']}, "
-        f"failed {counts['failed']} in {elapsed:.1f}s",
-        err=True,
+    code = run_tag_batch(
+        worker=_tag_one,
+        paths=paths,
+        outdir=outdir,
+        in_place=in_place,
+        settings=settings,
+        produce_id=produce_id,
+        jobs=jobs,
+        on_outcome=lambda outcome: _report(outcome, as_json),
+        supported=_supported,
+        **batch,
     )
-    sys.exit(2 if counts["failed"] else 0)
+    sys.exit(code)
 
 
 def _check_collisions(jobs: list[Job]) -> None:
