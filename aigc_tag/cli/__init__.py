@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .keys_cmd import keys
 from .ledger_cmd import ledger
+from .propagate_cmd import propagate
 from .tag_cmd import tag
 from .verify_cmd import verify
 
@@ -19,3 +21,5 @@ def main() -> None:
 main.add_command(tag)
 main.add_command(verify)
 main.add_command(ledger)
+main.add_command(keys)
+main.add_command(propagate)

@@ -15,6 +15,7 @@ from ..journal import FileState, file_sha256
 from ..ledger import utc_now
 from ..tagging import POSITIONS, Tagger
 from .batch import Job, batch_options, jobs_option, run_tag_batch, watermark_key_option
+from .keys_cmd import c2pa_options, signer_settings, with_signer
 
 
 def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def _tagger(settings: dict[str, Any]) -> Tagger:
     """One Tagger per worker process and settings (options are validated once, fonts cached)."""
     key = json.dumps(settings, sort_keys=True)
     if key not in _TAGGERS:
-        _TAGGERS[key] = Tagger(**settings)
+        _TAGGERS[key] = Tagger(**with_signer(settings))
     return _TAGGERS[key]
 
 
@@ -160,6 +161,7 @@ def _name_file(message: str, src: Path) -> str:
     is_flag=True,
     help="Tag files that carry a C2PA manifest although it becomes invalid.",
 )
+@c2pa_options()
 @jobs_option()
 @batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
@@ -183,6 +185,10 @@ def tag(
     watermark_key: str | None,
     no_metadata: bool,
     break_c2pa: bool,
+    c2pa: bool,
+    c2pa_cert: str | None,
+    c2pa_key: str | None,
+    c2pa_tsa: str | None,
     jobs: int,
     as_json: bool,
     **batch: Any,
@@ -213,9 +219,10 @@ def tag(
         metadata=not no_metadata,
         label=label_value,
         break_c2pa=break_c2pa,
+        c2pa=signer_settings(c2pa, c2pa_cert, c2pa_key, c2pa_tsa),
     )
     try:
-        probe = Tagger(**settings)  # validate options once, before any file
+        probe = Tagger(**with_signer(settings))  # validate options once, before any file
     except AigcTagError as exc:
         raise click.UsageError(str(exc)) from None
     if jobs > 1:

@@ -298,6 +298,7 @@ def build_manifest(
     title: str,
     parent: bool,
     action: str = "c2pa.edited",
+    parent_source_type: str | None = None,
 ) -> dict:
     """The manifest definition (JSON for c2pa.Builder). ``parent``: the input had a manifest."""
     agent = {"name": "aigc-tag", "version": __version__}
@@ -312,10 +313,10 @@ def build_manifest(
         }  # fmt: skip
         if action != "c2pa.edited.metadata":
             edit["digitalSourceType"] = TRAINED
-        actions = [
-            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-            edit,
-        ]
+        opened: dict = {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}
+        if parent_source_type:  # what the parent declared, so the active manifest still says it
+            opened["digitalSourceType"] = parent_source_type
+        actions = [opened, edit]
     else:
         actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED, "softwareAgent": agent}]
     assertions: list[dict] = [
@@ -389,6 +390,7 @@ def sign_bytes(
     parent: bool | bytes = False,
     title: str = "",
     action: str = "c2pa.edited",
+    parent_source_type: str | None = None,
 ) -> bytes:
     """Embed a signed manifest into ``data``. ``parent``: the input carried a manifest, which
     becomes the parent ingredient (its store is kept inside ours), never dropped: ``True`` when
@@ -403,7 +405,7 @@ def sign_bytes(
         raise _unsupported(mime)
     manifest = build_manifest(
         label, watermark_payload=watermark_payload, title=title or "asset", parent=parent,
-        action=action,
+        action=action, parent_source_type=parent_source_type,
     )  # fmt: skip
     parent_data = parent if isinstance(parent, bytes) else (data if parent else None)
     return _sign(

@@ -1,0 +1,187 @@
+"""``aigc-tag propagate``: a distribution platform's re-labelling (Measures Art. 6)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..carriers import sniff_content
+from ..errors import AigcTagError
+from ..propagate import Propagator
+from .batch import Job, discover, jobs_option, run_parallel
+from .keys_cmd import c2pa_options, signer_settings, with_signer
+
+_PROPAGATORS: dict[str, Propagator] = {}
+
+
+def _propagator(settings: dict[str, Any]) -> Propagator:
+    key = json.dumps(settings, sort_keys=True)
+    if key not in _PROPAGATORS:
+        _PROPAGATORS[key] = Propagator(**with_signer(settings))
+    return _PROPAGATORS[key]
+
+
+def _supported(path: Path) -> bool:
+    """Whether a directory walk takes this file (as ``tag`` decides)."""
+    try:
+        with path.open("rb") as fh:
+            sniff_content(fh.read(65536), name=str(path), walk=True)
+        return True
+    except (OSError, AigcTagError):
+        return False
+
+
+def _name_file(message: str, src: Path) -> str:
+    return message if message.startswith(str(src)) else f"{src}: {message}"
+
+
+def _check_collisions(jobs: list[Job]) -> None:
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        if job.rel in seen:
+            raise click.UsageError(
+                f"{job.src} and {seen[job.rel]} would both be written to {job.rel}"
+            )
+        seen[job.rel] = job.src
+
+
+def _propagate_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
+    """Worker: one file; never raises (the batch goes on)."""
+    job, outdir, settings, propagate_id = args
+    try:
+        if job.from_walk and not _supported(job.src):
+            return {"status": "skipped", "src": str(job.src), "message": "not a supported format"}
+        dst = None if outdir is None else outdir / job.rel
+        result = _propagator(settings).propagate_file(
+            job.src, dst, propagate_id=propagate_id, in_place=outdir is None
+        )
+        return {"status": "propagated", "src": str(job.src), "result": result.to_json()}
+    except AigcTagError as exc:
+        return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
+    except Exception as exc:  # a bug must not stop the batch; report it with its type
+        message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
+        return {"status": "failed", "src": str(job.src), "message": message}
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the re-labelled files (mirrors input directories).",
+)
+@click.option("--in-place", is_flag=True, help="Overwrite the inputs instead of writing to -o.")
+@click.option(
+    "--propagator",
+    envvar="AIGC_TAG_PROPAGATOR",
+    required=True,
+    help="ContentPropagator: the platform's PG-20252A code (service digit 2) or an ASCII name. "
+    "Env: AIGC_TAG_PROPAGATOR.",
+)
+@click.option("--propagate-id", help="PropagateID for a single file (default: a new UUID).")
+@click.option("--reserved-code2", default="", help="ReservedCode2: the platform's integrity data.")
+@click.option(
+    "--declared",
+    is_flag=True,
+    help="Unlabelled files: the user declared them AI-generated (writes Label 2).",
+)
+@click.option(
+    "--suspected",
+    is_flag=True,
+    help="Unlabelled files: the platform detected AI traces (writes Label 3).",
+)
+@click.option(
+    "--producer",
+    help="Unlabelled files: ContentProducer when known (default: the propagator code).",
+)
+@click.option(
+    "--break-c2pa",
+    is_flag=True,
+    help="Write into files with a C2PA manifest without a signer (the manifest becomes invalid).",
+)
+@c2pa_options("Keep an input C2PA manifest valid: append a signed update manifest.")
+@jobs_option()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+def propagate(
+    paths: tuple[Path, ...],
+    outdir: Path | None,
+    in_place: bool,
+    propagator: str,
+    propagate_id: str | None,
+    reserved_code2: str,
+    declared: bool,
+    suspected: bool,
+    producer: str | None,
+    break_c2pa: bool,
+    c2pa: bool,
+    c2pa_cert: str | None,
+    c2pa_key: str | None,
+    c2pa_tsa: str | None,
+    jobs: int,
+    as_json: bool,
+) -> None:
+    """Re-label received files as a distribution platform (Measures Art. 6, GB 45438 §6.3).
+
+    A labelled file keeps Label and the producer fields; ContentPropagator, PropagateID and
+    ReservedCode2 become the platform's. An unlabelled file needs --declared (Label 2) or
+    --suspected (Label 3). Media data is never re-encoded; exactly one label stays. There is no
+    option that removes a label.
+    """
+    if (outdir is None) == (not in_place):
+        raise click.UsageError("give exactly one of -o/--output DIR and --in-place")
+    settings = dict(
+        propagator=propagator,
+        declared=declared,
+        suspected=suspected,
+        producer=producer,
+        reserved_code2=reserved_code2,
+        break_c2pa=break_c2pa,
+        c2pa=signer_settings(c2pa, c2pa_cert, c2pa_key, c2pa_tsa),
+    )
+    try:
+        probe = Propagator(**with_signer(settings))  # validate options once, before any file
+    except AigcTagError as exc:
+        raise click.UsageError(str(exc)) from None
+    for warning in probe.warnings:
+        click.echo(f"aigc-tag: warning: {warning}", err=True)
+    found = discover(paths, exclude=outdir)
+    if propagate_id and len(found) > 1:
+        raise click.UsageError("--propagate-id names one content item; give a single file")
+    _check_collisions(found)
+    started = time.monotonic()
+    counts = {"propagated": 0, "skipped": 0, "failed": 0}
+    work = [(job, outdir, settings, propagate_id) for job in found]
+    for outcome in run_parallel(_propagate_one, work, jobs=jobs, label="propagating"):
+        counts[outcome["status"]] += 1
+        _report(outcome, as_json)
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"aigc-tag: propagated {counts['propagated']}, skipped {counts['skipped']}, "
+        f"failed {counts['failed']} in {elapsed:.1f}s",
+        err=True,
+    )
+    sys.exit(2 if counts["failed"] else 0)
+
+
+def _report(outcome: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome, ensure_ascii=False))
+    if outcome["status"] == "failed":
+        click.echo(f"aigc-tag: error: {outcome['message']}", err=True)
+    for warning in outcome.get("result", {}).get("warnings", []):
+        click.echo(f"aigc-tag: warning: {outcome['src']}: {warning}", err=True)
+    if outcome["status"] == "propagated" and not as_json:
+        result = outcome["result"]
+        label = result["label"]
+        c2pa = f" c2pa={result['c2pa']}" if result["c2pa"] != "none" else ""
+        click.echo(
+            f"{result['output']}: {result['case']} Label={label['Label']} "
+            f"PropagateID={label['PropagateID']}{c2pa}"
+        )
