@@ -27,7 +27,10 @@ MAX_VALUE_CHARS = 300
 GENERATORS: tuple[tuple[str, str], ...] = (
     ("Midjourney", r"midjourney"),
     ("OpenAI (DALL·E / ChatGPT / Sora)", r"dall[\s\-·.]?e|openai|chatgpt|gpt-4o|\bsora\b"),
-    ("Stable Diffusion", r"stable[\s_-]?diffusion|\bsdxl\b|automatic1111|\ba1111\b|fooocus"),
+    (
+        "Stable Diffusion",
+        r"stable[\s_-]?diffusion|\bsdxl\b|sd_xl|sd-?v?1[._]5|automatic1111|\ba1111\b|fooocus",
+    ),
     ("ComfyUI", r"comfyui"),
     ("InvokeAI", r"invoke\s?ai"),
     ("NovelAI", r"novelai"),
