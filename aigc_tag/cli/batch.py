@@ -482,6 +482,7 @@ def run_tag_batch(
     pending: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     last_flush = time.monotonic()
     interrupted = False
+    runner = None
 
     def flush() -> None:
         nonlocal last_flush
@@ -576,6 +577,8 @@ def run_tag_batch(
         interrupted = True
     finally:
         try:
+            if runner is not None:
+                runner.close()
             flush()
         finally:
             if journal is not None:
