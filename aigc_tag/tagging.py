@@ -314,8 +314,14 @@ class Tagger:
             data = audio_io.new_file(samples, sample_rate, format, bits=bits)
             return self.tag_bytes(data, produce_id=produce_id, name=name)
         lossless = audio_io.new_file(samples, sample_rate, "wav", bits=32)
-        tagged, result = self.tag_bytes(lossless, produce_id=produce_id, name=name)
-        return audio_layers.transcode_tagged(tagged, result, format, bitrate_kbps, self), result
+        try:
+            tagged, result = self._tag_bytes(lossless, produce_id, name)
+            out = audio_layers.transcode_tagged(tagged, result, format, bitrate_kbps, self)
+            if self.c2pa_signer is not None:  # last, over the bytes that are handed out
+                out = self._sign_c2pa(out, out, result, name)
+        except AigcTagError as exc:
+            raise type(exc)(f"{name}: {exc}") from None
+        return out, result
 
     # --- internals ----------------------------------------------------------------------
 
