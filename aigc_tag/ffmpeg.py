@@ -28,12 +28,28 @@ def tool_path(name: str) -> str:
     """Absolute path of ``ffmpeg`` or ``ffprobe``; raises :class:`ToolMissing` with a fix."""
     override = os.environ.get(f"AIGC_TAG_{name.upper()}")
     found = override if override and os.access(override, os.X_OK) else shutil.which(name)
+    if not found and name == "ffmpeg":
+        found = _wheel_ffmpeg()
     if not found:
         raise ToolMissing(
             f"{name} is needed to decode and encode audio/video but was not found on PATH "
             f"(install it, e.g. 'apt-get install ffmpeg', or set AIGC_TAG_{name.upper()})"
         )
     return found
+
+
+def _wheel_ffmpeg() -> str | None:
+    """The ffmpeg binary shipped by the imageio-ffmpeg wheel, where that is installed (it has
+    no ffprobe, so probing still needs a system ffprobe)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        path = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:
+        return None
+    return path if path and os.access(path, os.X_OK) else None
 
 
 def run(

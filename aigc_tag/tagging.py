@@ -176,7 +176,8 @@ class Tagger:
         if self.visible:
             modules += ["aigc_tag.visible.caption", "aigc_tag.visible.inspect"]
         if self.watermark:
-            modules += ["aigc_tag.watermark.layer"]
+            modules += ["aigc_tag.watermark.layer", "aigc_tag.watermark.audio"]
+        modules += ["aigc_tag.audio", "aigc_tag.video", "aigc_tag.document"]
         for name in modules:
             importlib.import_module(name)
 
