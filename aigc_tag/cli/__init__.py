@@ -8,6 +8,7 @@ from .. import __version__
 from .keys_cmd import keys
 from .ledger_cmd import ledger
 from .propagate_cmd import propagate
+from .serve_cmd import serve
 from .tag_cmd import tag
 from .verify_cmd import verify
 
@@ -23,3 +24,4 @@ main.add_command(verify)
 main.add_command(ledger)
 main.add_command(keys)
 main.add_command(propagate)
+main.add_command(serve)
