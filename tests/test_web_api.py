@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -241,3 +243,22 @@ def test_serve_command_is_registered():
     assert "--max-upload-mb" in result.output and "--tag" in result.output
     bad = CliRunner().invoke(main, ["serve", "--tag"])
     assert bad.exit_code != 0 and "--producer" in bad.output
+
+
+def test_verify_video_has_opening_frame_preview(client, tmp_path, tmp_root):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    src = tmp_path / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc=size=320x240:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(src)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    out = tmp_path / "clip.aigc.mp4"
+    Tagger(PRODUCER).tag_file(src, out)
+    (report,) = _post(client, ("clip.mp4", out.read_bytes()), query="?preview=1").json()
+    assert report["media_type"] == "video" and report["verdict"] == "compliant"
+    assert report["preview"]["width"] == 320 and report["preview"]["height"] == 240
+    assert len(report["visible_label"]["box"]) == 4
+    assert report["watermark"]["ranges"]
+    assert not any(tmp_root.iterdir())

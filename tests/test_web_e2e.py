@@ -200,3 +200,25 @@ def test_untagged_and_hostile_name(server, browser, files, tmp_path):
         assert page.locator("img[src='x']").count() == 0
     finally:
         ctx.close()
+
+
+def test_unsupported_file_is_shown_as_inconclusive(server, browser, tmp_path):
+    url, _ = server
+    junk = tmp_path / "notes.bin"
+    junk.write_bytes(b"this is not a media file\x00\x01" * 40)
+    ctx, page = _page(browser, "en-US")
+    try:
+        page.goto(url + "/")
+        page.locator("body[data-ready='1']").wait_for()
+        card = _upload(page, junk)
+        verdict = card.locator(".verdict")
+        assert verdict.get_attribute("data-verdict") == "inconclusive"
+        assert verdict.inner_text().strip() == "Inconclusive"
+        problem = card.locator('[data-role="problem"]')
+        assert "could not be checked" in problem.inner_text()
+        assert "not a supported format" in problem.inner_text()
+        assert card.locator('tr[data-check="M01"]').get_attribute("data-outcome") == "error"
+        assert card.locator('[data-section="metadata"]').count() == 0  # nothing was searched
+        _shoot(page, "web-unsupported.png")
+    finally:
+        ctx.close()

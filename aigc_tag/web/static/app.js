@@ -249,8 +249,10 @@
       box.dataset.role = "problem";
       body.appendChild(box);
     }
-    for (const s of [previewSection(r), visibleSection(r), audibleSection(r), textSection(r),
-      metadataSection(r), watermarkSection(r), c2paSection(r), checksSection(r)]) {
+    // a file whose format was not recognised was not searched: show the problem and checks only
+    const sections = r.media_type ? [previewSection(r), visibleSection(r), audibleSection(r),
+      textSection(r), metadataSection(r), watermarkSection(r), c2paSection(r)] : [];
+    for (const s of [...sections, checksSection(r)]) {
       if (s) body.appendChild(s);
     }
     c.appendChild(body);
