@@ -218,3 +218,38 @@ def test_trust_anchors_from_the_config_file(tmp_path, monkeypatch, thirdparty):
     assert json.loads(res.stdout.splitlines()[-1])["c2pa"]["state"] == "Trusted", res.output
     config.write_text("[verify\n", encoding="utf-8")
     assert CliRunner().invoke(verify_cli, [str(path), "--no-watermark"]).exit_code == 2
+
+
+# --- a file we could not read is never not_found -------------------------------------------
+
+
+def _wav_bytes() -> bytes:
+    import wave
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg-pixels", "wav", "pdf", "garbage"])
+def test_parser_failures_are_inconclusive(kind):
+    if kind == "png":
+        data = encode(photo(), "PNG")[:300]
+    elif kind == "jpeg-pixels":  # the label reads, the pixels (caption, watermark) do not
+        tagged = aigc_tag.tag_bytes(encode(photo(), "JPEG"), producer=PRODUCER, watermark=False)
+        data = tagged[: len(tagged) * 2 // 3]
+    elif kind == "wav":
+        data = _wav_bytes()[:30]
+    elif kind == "pdf":
+        data = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R"
+    else:
+        data = b"\x00\x01garbage" * 10
+    report = verify_bytes(data, name=f"broken.{kind}")
+    assert report.verdict is Verdict.INCONCLUSIVE, [c.to_json() for c in report.checks]
+    assert any(c.outcome.value == "error" for c in report.checks)
