@@ -149,6 +149,10 @@ def test_tagged_image(server, browser, files):
         with page.expect_download() as dl:
             card.locator('[data-action="json"]').click()
         assert dl.value.suggested_filename.endswith(".json")
+        with page.expect_download() as dl:
+            card.locator('[data-action="html"]').click()
+        html = Path(dl.value.path()).read_text(encoding="utf-8")
+        assert "landscape.jpg" in html and "M03" in html and "<script" not in html
         assert not any(uploads.iterdir())
     finally:
         ctx.close()
