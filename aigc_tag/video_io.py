@@ -243,19 +243,24 @@ def _check_truncated(v: dict, fmt: dict, times: list[float]) -> None:
 
 
 def _packet_times(path: str, index: int, timeout: float) -> list[float]:
-    """Presentation times (s, from the first) of the stream's packets: read, not decoded."""
+    """Presentation times (s, from the first) of the stream's packets: read, not decoded.
+
+    AVI packets carry no pts, only a dts (in AVI the two are equal: no B-frame reordering is
+    stored), so a packet without pts is placed at its dts."""
     out = ffmpeg.run(
         "ffprobe",
-        ["-v", "error", "-select_streams", str(index), "-show_entries", "packet=pts_time",
+        ["-v", "error", "-select_streams", str(index), "-show_entries", "packet=pts_time,dts_time",
          "-of", "csv=p=0", "-i", path],
         timeout=timeout,
     )  # fmt: skip
     times = []
     for line in out.decode("ascii", "replace").split():
-        try:
-            times.append(float(line.strip(",")))
-        except ValueError:
-            continue
+        for value in line.split(","):
+            try:
+                times.append(float(value))
+                break
+            except ValueError:
+                continue
     times.sort()
     return [t - times[0] for t in times] if times else []
 
