@@ -1,0 +1,1 @@
+"""Fuzzing harness for aigc-tag's parsers (see fuzz/run.py and docs/security.md)."""
