@@ -72,9 +72,13 @@ def _jpeg_huge() -> bytes:
 
 
 def _gif_huge() -> bytes:
-    return b"GIF89a" + struct.pack("<HHBBB", 65000, 65000, 0, 0, 0) + b"," + struct.pack(
-        "<HHHHB", 0, 0, 65000, 65000, 0
-    ) + b"\x02\x02\x44\x01\x00;"
+    return (
+        b"GIF89a"
+        + struct.pack("<HHBBB", 65000, 65000, 0, 0, 0)
+        + b","
+        + struct.pack("<HHHHB", 0, 0, 65000, 65000, 0)
+        + b"\x02\x02\x44\x01\x00;"
+    )
 
 
 @pytest.mark.parametrize(
@@ -269,8 +273,15 @@ FTYP = _box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41")
         FTYP + _box(b"moov", b"".join(_box(b"free") for _ in range(3000))),
         FTYP + _box(b"free", b"", size=1) + b"\0" * 8,  # largesize 0
     ],
-    ids=["moov-4G", "moov-largesize", "zero-size-child", "zero-size-run", "meta-hdlr-run",
-         "3k-empty-boxes", "largesize-zero"],
+    ids=[
+        "moov-4G",
+        "moov-largesize",
+        "zero-size-child",
+        "zero-size-run",
+        "meta-hdlr-run",
+        "3k-empty-boxes",
+        "largesize-zero",
+    ],
 )
 def test_isobmff_absurd_sizes(data, monkeypatch):
     from aigc_tag.carriers import isobmff
@@ -278,8 +289,13 @@ def test_isobmff_absurd_sizes(data, monkeypatch):
     monkeypatch.setattr(isobmff, "MAX_BOXES", 2000)  # 100 000 by default
     carrier = registry()["mp4"]
     with bounded(seconds=5, peak_mb=None):
-        for call in (carrier.read_labels, carrier.read_xmp, carrier.has_c2pa, carrier.read_extras,
-                     lambda d: carrier.write_label(d, LABEL)):
+        for call in (
+            carrier.read_labels,
+            carrier.read_xmp,
+            carrier.has_c2pa,
+            carrier.read_extras,
+            lambda d: carrier.write_label(d, LABEL),
+        ):
             try:
                 call(data)
             except AigcTagError as exc:
