@@ -6,9 +6,30 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import LimitExceeded
+from .errors import AigcTagError, LimitExceeded
 
+#: Largest input file read (``read_input(max_bytes=...)``); see docs/security.md for all limits.
 MAX_INPUT_BYTES = 2 * 1024**3
+
+
+class UnsafeOutputPath(AigcTagError):
+    """An output path would leave its output directory (``..`` or a symlinked directory)."""
+
+
+def check_within(path: Path, root: Path) -> None:
+    """Refuse ``path`` unless its directory stays inside ``root`` once symlinks are resolved.
+
+    Catches ``..`` components and a symlinked directory inside ``root`` that points elsewhere.
+    The last component may itself be a symlink: :func:`atomic_write` replaces the link with the
+    new file (``os.replace``) and never writes through it.
+    """
+    root_real = os.path.realpath(root)
+    parent_real = os.path.realpath(path.parent)
+    if os.path.commonpath([root_real, parent_real]) != root_real:
+        raise UnsafeOutputPath(
+            f"{path}: refusing to write outside the output directory {root} "
+            f"(the path resolves to {parent_real})"
+        )
 
 
 def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
@@ -20,14 +41,22 @@ def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
 
 
 def atomic_write(
-    path: Path, data: bytes, *, like: Path | None = None, durable: bool = True
+    path: Path,
+    data: bytes,
+    *,
+    like: Path | None = None,
+    durable: bool = True,
+    within: Path | None = None,
 ) -> None:
     """Write ``data`` so that ``path`` is either the old file or the complete new one.
 
     The temp file lives in the target directory (same filesystem, so the rename is atomic) and is
     removed on any failure. ``like`` copies the permission bits of another file (the input);
-    ``durable`` fsyncs the data before the rename.
+    ``durable`` fsyncs the data before the rename. ``within`` (the output directory) refuses a
+    path that resolves outside it (:func:`check_within`), checked before any directory is made.
     """
+    if within is not None:
+        check_within(path, within)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
