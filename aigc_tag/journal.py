@@ -4,8 +4,8 @@ One SQLite file in OUTDIR (``.aigc-tag-journal.sqlite``; hidden, so walks skip i
 by the driver process in small transactions. Rows are keyed by the run's settings digest and the
 output path relative to OUTDIR: a different set of settings starts afresh. A file counts as done
 when its input still has the recorded size and mtime (or, failing that, the recorded SHA-256) and
-its output still exists with the recorded size. An exclusive lock file keeps two runs from sharing
-one OUTDIR.
+its output still exists with the recorded size. An exclusive ``flock`` on the journal file keeps
+two runs from sharing one OUTDIR (SQLite's own locks are POSIX locks, which do not interact).
 
 Each tagged row also keeps the ledger record and a ``ledgered`` flag: the driver journals a result,
 then writes the ledger, then sets the flag; rows left unflagged by a crash are replayed into the
@@ -105,7 +105,7 @@ class Journal:
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(self.path.with_suffix(".lock"), "a+")  # noqa: SIM115
+        self._lock_fh = open(self.path, "ab")  # noqa: SIM115  (creates it; SQLite adopts it)
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -8,6 +8,7 @@ import fnmatch
 import glob
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -124,6 +125,12 @@ class _NoBar:
 # --------------------------------------------------------------------------------------------
 
 _MAGIC = set("*?[")
+
+
+class RunError(click.ClickException):
+    """The batch cannot start (journal or ledger unusable): exit status 2, like an I/O error."""
+
+    exit_code = 2
 
 
 def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -475,6 +482,8 @@ def run_tag_batch(
             journal = Journal(journal_file, key_settings, readonly=dry_run)
         except JournalBusy as exc:
             raise click.UsageError(str(exc)) from None
+        except (OSError, sqlite3.Error) as exc:
+            raise RunError(f"{journal_file}: cannot open the run journal: {exc}") from None
     book = None
     stats = BatchStats()
     report = RunReport(None if dry_run else report_path)
@@ -491,15 +500,21 @@ def run_tag_batch(
             return
         rows = [row for row, _ in pending]
         records = [rec for _, rec in pending if rec is not None]
+        pending.clear()
         if journal is not None:
             journal.record(rows, ledgered=book is None)
         if book is not None and records:
-            book.add(records)
+            try:
+                book.add(records)
+            except LedgerError as exc:  # the journal keeps them; the next run replays them
+                raise RunError(f"{exc}; rerun the same command to record them") from None
             if journal is not None:
-                journal.mark_ledgered([row["rel"] for row, rec in pending if rec is not None])
-        pending.clear()
+                journal.mark_ledgered([row["rel"] for row in rows if row.get("record")])
 
     def todo() -> Iterator[tuple[Job, Path | None, dict[str, Any], str | None]]:
+        # Counted in a thread for the ETA; started here, after the engine forked its workers.
+        if progress.enabled and from_list is None:
+            _count_in_background(progress, paths, include, exclude, outdir)
         for job in iter_jobs(
             paths, from_list=from_list, include=include, exclude=exclude, outdir=outdir
         ):
@@ -532,14 +547,12 @@ def run_tag_batch(
                 try:
                     book = Ledger.open(ledger)
                 except LedgerError as exc:
-                    raise click.UsageError(f"{exc} (or --no-ledger)") from None
+                    raise RunError(f"{exc} (or --no-ledger)") from None
                 if journal is not None:
                     replay = journal.unledgered()
                     if replay:
                         book.add(rec for _, rec in replay)
                         journal.mark_ledgered([rel for rel, _ in replay])
-        if progress.enabled and from_list is None:
-            _count_in_background(progress, paths, include, exclude, outdir)
         if dry_run:
             for _ in todo():
                 pass
