@@ -131,17 +131,11 @@ def test_include_exclude_globs_and_from_list(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     shutil.copytree(SAMPLES, src)
     common = ["-o", str(out), "--producer", PRODUCER, "--no-ledger", "--no-journal", "--dry-run"]
-    res = cli("tag", str(src), *common, "--include", "*.png", "--include", "*.jpg")
+    selection = ["--include", "*.png", "--include", "*.jp*g", "--exclude", "land*"]
+    res = cli("tag", str(src / "*.jpg"), str(src / "*.[pw][na]*"), *common, *selection)
     assert sorted(line.split(":")[0] for line in res.stdout.splitlines()) == [
-        str(src / "badge.png"),
-        str(src / "landscape.jpg"),
+        str(src / "badge.png")  # not landscape.jpg (excluded), tune.wav (not included)
     ]
-    res = cli(
-        "tag", str(src), *common, "--exclude", "*.wav", "--exclude", "*.mp3", "--exclude", "*.py"
-    )
-    assert "tune.wav" not in res.stdout and res.stdout.count("would tag") == 5
-    res = cli("tag", str(src / "*.webp"), *common)
-    assert res.stdout.count("would tag") == 1 and "portrait.webp" in res.stdout
     listing = f"{src / 'badge.png'}\n\n{src / 'tune.wav'}\n"
     res = cli(
         "tag",
@@ -207,11 +201,11 @@ def test_a_file_that_hangs_times_out_alone(tmp_path):
         "-j",
         "1",
         "--timeout",
-        "3",
+        "1.5",
     )
     assert time.monotonic() - started < 60
     assert res.returncode == 2
-    assert "stuck.png: timed out after 3s" in res.stderr, res.stderr
+    assert "stuck.png: timed out after 1.5s" in res.stderr, res.stderr
     assert "tagged 1, skipped 0, failed 1" in res.stderr
     assert (out / good.name).exists() and not (out / "stuck.png").exists()
 

@@ -602,8 +602,14 @@ def run_tag_batch(
     elapsed = time.monotonic() - stats.started
     c = stats.counts
     processed = c["tagged"] + c["skipped"] + c["failed"]
-    summary = dict(c, seconds=round(elapsed, 3), files_per_second=round(processed / elapsed, 2)
-                   if elapsed > 0 else None, engine=engine, jobs=jobs, interrupted=interrupted)
+    summary = dict(
+        c,
+        seconds=round(elapsed, 3),
+        files_per_second=round(processed / elapsed, 2) if elapsed > 0 else None,
+        engine=engine,
+        jobs=jobs,
+        interrupted=interrupted,
+    )
     report.finish(summary)
     if dry_run:
         return 0
