@@ -11,6 +11,7 @@ import click
 
 from ..carriers import sniff_content
 from ..errors import AigcTagError
+from ..fileio import check_within
 from ..journal import FileState, file_sha256
 from ..ledger import utc_now
 from ..tagging import POSITIONS, Tagger
@@ -32,6 +33,8 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
             }
         tagger = _tagger(settings)
         dst = None if outdir is None else outdir / job.rel
+        if dst is not None:
+            check_within(dst, outdir)  # a symlinked folder in OUTDIR must not lead elsewhere
         before = FileState.of(job.src)  # the journal and the ledger identify the input by these
         input_sha = file_sha256(job.src)
         result = tagger.tag_file(job.src, dst, produce_id=produce_id, in_place=outdir is None)
