@@ -140,6 +140,7 @@ def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--from-list",
             "from_list",
             type=click.File("r", encoding="utf-8"),
+            metavar="FILE",
             help="Read input paths from FILE, one per line ('-' for stdin).",
         ),
         click.option(
@@ -164,6 +165,7 @@ def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--timeout",
             type=click.FloatRange(min=0),
+            metavar="SECONDS",
             default=900,
             show_default=True,
             help="Seconds one file may take before its worker is killed (0: no limit).",
@@ -178,6 +180,7 @@ def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--ray-address",
             envvar="RAY_ADDRESS",
+            metavar="ADDRESS",
             help="Ray cluster to join (default: start a local Ray). Env: RAY_ADDRESS.",
         ),
         click.option(
