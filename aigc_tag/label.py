@@ -270,6 +270,8 @@ def parse_label(raw: str | bytes) -> ParsedLabel:
         obj, dups, notes = _decode_json(stripped)
     except json.JSONDecodeError as exc:
         return ParsedLabel(None, error=f"not valid JSON: {exc.msg} at position {exc.pos}")
+    except RecursionError:  # hostile nesting ([[[[...), found by fuzz/run.py --target label
+        return ParsedLabel(None, error="not valid JSON: nested too deeply")
     notes = prefix_notes + notes
     if not isinstance(obj, dict):
         return ParsedLabel(None, error="JSON value is not an object")

@@ -389,3 +389,41 @@ def test_truncated_streams_every_writer():
                 assert str(exc)
             else:
                 assert carrier.read_labels(out), f"{name}: written at cut {cut} but unreadable"
+
+
+# --- found by fuzzing (inputs also under tests/fuzz_regressions/) -----------------------------
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "a: " + "[" * 5000,  # unclosed flow collections: PyYAML's scanner is quadratic
+        "a: " + "[" * 1000 + "]" * 1000,
+        "- " * 2000 + "x",
+        "".join(" " * i + f"k{i}:\n" for i in range(300)),
+    ],
+    ids=["unclosed-flow", "closed-flow", "dash-nesting", "indent-staircase"],
+)
+def test_markdown_front_matter_nesting_refused_fast(front):
+    carrier = registry()["markdown"]
+    data = f"---\n{front}\n---\n# T\n\ntext\n".encode()
+    with bounded(seconds=1.0, peak_mb=None):
+        with pytest.raises(AigcTagError, match="nests|indented"):
+            carrier.read_labels(data)
+        with pytest.raises(AigcTagError, match="nests|indented"):
+            carrier.write_label(data, LABEL)
+
+
+def test_markdown_ordinary_nesting_still_reads():
+    carrier = registry()["markdown"]
+    data = b"---\ntitle: t\nx: {a: [1, {b: [2]}]}\nl:\n  - a\n  - b: [c]\n---\n# T\n"
+    out = carrier.write_label(data, LABEL)
+    assert len(carrier.read_labels(out)) == 1
+
+
+@pytest.mark.parametrize("raw", ["[" * 5000 + "]" * 5000, '{"AIGC":' * 3000 + "1" + "}" * 3000])
+def test_label_parser_deep_nesting_is_an_error_not_a_crash(raw):
+    from aigc_tag.label import parse_label
+
+    parsed = parse_label(raw)
+    assert parsed.error and "nested too deeply" in parsed.error

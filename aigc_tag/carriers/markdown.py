@@ -39,6 +39,11 @@ BOM = "\ufeff"
 MAX_BYTES = 64 * 1024 * 1024
 MAX_FRONT_MATTER = 1024 * 1024
 MAX_COMMENTS = 10_000
+#: PyYAML's pure-Python scanner is quadratic in nesting (flow brackets and indentation): 2 000
+#: unclosed ``[`` take seconds, 1 MiB of them hours. Front matter deeper than this is refused
+#: before YAML sees it (found by fuzz/run.py --target markdown).
+MAX_YAML_DEPTH = 64
+MAX_YAML_INDENT = 256
 FIELDS = (
     "Label",
     "ContentProducer",
@@ -85,8 +90,25 @@ def split_front_matter(text: str) -> tuple[int, int, int, str] | None:
     return m.end(), close.start(), close.end(), m.group(1)
 
 
+def _nesting_guard(fm: str) -> None:
+    """Refuse front matter nested beyond :data:`MAX_YAML_DEPTH` / :data:`MAX_YAML_INDENT`."""
+    depth = 0
+    for ch in re.findall(r"[\[\]{}]", fm):
+        depth = depth + 1 if ch in "[{" else max(depth - 1, 0)
+        if depth > MAX_YAML_DEPTH:
+            raise CorruptContainer(
+                f"Markdown front matter nests more than {MAX_YAML_DEPTH} brackets deep"
+            )
+    indent = max((len(m) for m in re.findall(r"(?m)^[ \t?:-]*", fm)), default=0)
+    if indent > MAX_YAML_INDENT:
+        raise CorruptContainer(
+            f"Markdown front matter is indented {indent} columns deep (limit {MAX_YAML_INDENT})"
+        )
+
+
 def _load_yaml(fm: str) -> dict:
     """Parse front matter safely: anchors/aliases refused, a mapping (or nothing) required."""
+    _nesting_guard(fm)
     try:
         for token in yaml.scan(fm, Loader=yaml.SafeLoader):
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
