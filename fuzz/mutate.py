@@ -2,7 +2,8 @@
 
 Container walkers trust length fields, so besides byte flips it writes boundary integers
 (0, 1, 0x7F.., 0xFF..) in both byte orders at random offsets, inserts and deletes runs,
-duplicates chunks (endless-loop bait), truncates and splices two seeds.
+duplicates chunks (endless-loop bait), inserts deep nesting runs ([[[, <a><a>, "- - -"),
+truncates and splices two seeds.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import random
 import struct
 
+#: Runs that nest: parsers recursing (json, YAML, XML, HTML) or quadratic in depth show up here.
+_NESTERS = (b"[", b"{", b'{"a":', b"<a>", b"<<", b"- ", b" ", b"(", b"\x0a\x00\x00\x00\x01")
 _INTS = (0, 1, 7, 8, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFF0)
 
 
@@ -24,7 +27,7 @@ def mutate(data: bytes, rng: random.Random, other: bytes = b"") -> bytes:
         if not buf:
             buf += bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
             continue
-        op = rng.randrange(9)
+        op = rng.randrange(10)
         pos = _head(rng, len(buf))
         if op <= 1:
             for _ in range(rng.randint(1, 8)):
@@ -43,6 +46,8 @@ def mutate(data: bytes, rng: random.Random, other: bytes = b"") -> bytes:
             buf[pos:pos] = buf[pos:end] * rng.randint(1, 4)
         elif op == 6:
             del buf[rng.randrange(len(buf) + 1) :]
+        elif op == 8:
+            buf[pos:pos] = rng.choice(_NESTERS) * rng.choice((64, 1100, 5000))
         elif op == 7 and other:
             cut = rng.randrange(len(other))
             buf[pos:] = other[cut : cut + rng.randint(1, 4096)]

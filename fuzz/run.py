@@ -180,6 +180,7 @@ def _engine_default() -> str:
 
 
 def main() -> None:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--budget-seconds", type=float, default=60)
     ap.add_argument("--target", default="all", help="a target name, a comma list, or all")
@@ -188,8 +189,11 @@ def main() -> None:
     ap.add_argument("--rss-mb", type=int, default=2048, help="peak RSS ceiling per target")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--results", default="", help="folder for per-target stats (fuzz/results)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.results:
+        RESULTS = Path(args.results)
     args.engine = args.engine or _engine_default()
     if args.worker:
         worker(args)
@@ -207,7 +211,7 @@ def main() -> None:
             cmd = [sys.executable, str(Path(__file__)), "--worker", "--target", name]
             cmd += ["--budget-seconds", str(args.budget_seconds), "--engine", args.engine]
             cmd += ["--deadline", str(args.deadline), "--rss-mb", str(args.rss_mb)]
-            cmd += ["--seed", str(args.seed)]
+            cmd += ["--seed", str(args.seed), "--results", str(RESULTS)]
             RESULTS.mkdir(exist_ok=True)
             log = open(RESULTS / f"{name}.log", "w")  # noqa: SIM115 - closed when it exits
             running[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
