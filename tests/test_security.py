@@ -262,10 +262,19 @@ def test_xxe_payloads_never_resolve(tmp_path):
 
 
 def _pem_secrets(pem: bytes) -> list[bytes]:
-    body = b"".join(line for line in pem.splitlines() if line and not line.startswith(b"-----"))
-    der = base64.b64decode(body)
+    """Byte strings that would show the key leaked: PEM body lines and the raw private value
+    (not DER tails: PKCS#8 ends with the public key, which the certificate rightly carries)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     lines = [line for line in pem.splitlines() if line and not line.startswith(b"-----")]
-    return [der[16:48], *lines[1:3]]  # raw key bytes and base64 lines of the PEM body
+    out = list(lines[1:3])
+    key = load_pem_private_key(pem, password=None)
+    numbers = getattr(key, "private_numbers", None)
+    if numbers is not None and hasattr(numbers(), "private_value"):
+        value = numbers().private_value
+        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        out += [raw, raw.hex().encode(), base64.b64encode(raw)]
+    return out
 
 
 def test_private_keys_never_leak(tmp_path):
@@ -288,7 +297,15 @@ def test_private_keys_never_leak(tmp_path):
     html = tmp_path / "r.html"
     ver = _cli("verify", "--json", "-v", "--watermark-key-file", str(wm_file), "--html",
                str(html), "-j", "1", str(out), cwd=tmp_path, check=False)  # fmt: skip
-    secrets = [wm_secret.encode(), wm_secret.encode().hex().encode()]
+    from aigc_tag.watermark.keys import WatermarkKey
+
+    derived = WatermarkKey.private(wm_secret).secret
+    secrets = [
+        wm_secret.encode(),
+        wm_secret.encode().hex().encode(),
+        derived,
+        derived.hex().encode(),
+    ]
     secrets += _pem_secrets(signer_key.read_bytes())
     blobs = {"tag stdout": tag.stdout, "tag stderr": tag.stderr, "verify stdout": ver.stdout,
              "verify stderr": ver.stderr}  # fmt: skip
