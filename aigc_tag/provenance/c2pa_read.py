@@ -92,6 +92,17 @@ def _remote_url(message: str) -> str | None:
     return match.group(0).rstrip(".,;)") if match else ""
 
 
+def _claim_generator(manifest: dict) -> str | None:
+    """The tool that made the manifest (C2PA 2.x claim_generator_info, else the 1.x string)."""
+    info = manifest.get("claim_generator_info")
+    if isinstance(info, list) and info and isinstance(info[0], dict):
+        name, version = info[0].get("name"), info[0].get("version")
+        if name:
+            return f"{name} {version}" if version else str(name)
+    generator = manifest.get("claim_generator")
+    return str(generator) if generator else None
+
+
 def _summarise(store: dict) -> dict:
     active_label = store.get("active_manifest")
     manifest = store.get("manifests", {}).get(active_label, {})
@@ -109,6 +120,7 @@ def _summarise(store: dict) -> dict:
         "trusted": store.get("validation_state") == "Trusted",
         "failures": failures,
         "signer": signer.get("issuer") or signer.get("common_name"),
+        "claim_generator": _claim_generator(manifest),
         "digital_source_types": sources,
         "ai_declared": any(s.endswith(AI_SOURCE_SUFFIXES) for s in sources),
         "assertion_labels": [a.get("label", "") for a in assertions],
