@@ -74,3 +74,9 @@ def atomic_write(
         except FileNotFoundError:
             pass
         raise
+
+
+def text_path(path: str) -> str:
+    """A path as text any database or JSON encoder accepts: bytes that are not UTF-8 (kept by
+    Python as surrogate escapes) become ``\\xNN``; valid names are unchanged."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fileio import text_path
+
 __all__ = ["JOURNAL_NAME", "FileState", "Journal", "JournalBusy", "file_sha256", "settings_key"]
 
 JOURNAL_NAME = ".aigc-tag-journal.sqlite"
@@ -133,7 +135,7 @@ class Journal:
             return None
         row = self._db.execute(
             "SELECT status, size, mtime_ns, sha256, out_size FROM files WHERE run=? AND rel=?",
-            (self.run, rel),
+            (self.run, text_path(rel)),
         ).fetchone()
         if row is None:
             return None
@@ -173,14 +175,14 @@ class Journal:
                 [
                     (
                         self.run,
-                        r["rel"],
-                        r["src"],
+                        text_path(r["rel"]),
+                        text_path(str(r["src"])),
                         r["status"],
                         r["size"],
                         r["mtime_ns"],
                         r.get("sha256"),
                         r.get("out_size"),
-                        json.dumps(r["record"], ensure_ascii=False) if r.get("record") else None,
+                        json.dumps(r["record"]) if r.get("record") else None,  # ASCII-safe
                         1 if ledgered or not r.get("record") else 0,
                         now,
                     )
@@ -193,7 +195,8 @@ class Journal:
             return
         with _transaction(self._db):
             self._db.executemany(
-                "UPDATE files SET ledgered=1 WHERE run=? AND rel=?", [(self.run, r) for r in rels]
+                "UPDATE files SET ledgered=1 WHERE run=? AND rel=?",
+                [(self.run, text_path(r)) for r in rels],
             )
 
     def close(self) -> None:

@@ -289,7 +289,9 @@ class Ledger:
 
 
 def _abs(path: str | None) -> str | None:
-    return os.path.abspath(path) if path and "://" not in path else path
+    from .fileio import text_path
+
+    return text_path(os.path.abspath(path)) if path and "://" not in path else path
 
 
 def _redact(url: str) -> str:

@@ -68,3 +68,13 @@ def encode(image: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_ledger(tmp_path_factory):
+    """Tests (and the CLI subprocesses they start) record into a throw-away provenance ledger,
+    never the user's ~/.local/share/aigc-tag/ledger.sqlite."""
+    import os
+
+    os.environ["AIGC_TAG_LEDGER"] = str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite")
+    yield

@@ -43,8 +43,21 @@ def watermark_key_option():
         type=click.File("r"),
         envvar="AIGC_TAG_WATERMARK_KEY_FILE",
         help="File holding a private watermark key (default: the public key any aigc-tag reads).",
-        callback=lambda ctx, param, fh: fh.read().strip() if fh else None,
+        callback=_read_watermark_key,
     )
+
+
+def _read_watermark_key(ctx: click.Context, param: click.Parameter, fh) -> str | None:  # noqa: ANN001
+    """The key's text; warns (like the C2PA signer key) when others can read the file."""
+    if fh is None:
+        return None
+    if fh.name != "<stdin>":
+        from ..provenance.sign import key_permission_warning
+
+        warning = key_permission_warning(Path(fh.name))
+        if warning:
+            click.echo(f"aigc-tag: warning: {warning}", err=True)
+    return fh.read().strip()
 
 
 @dataclass(frozen=True)
@@ -474,7 +487,11 @@ def run_tag_batch(
         import hashlib
 
         secret = str(key_settings["watermark_key"]).encode()
-        key_settings["watermark_key"] = "sha256:" + hashlib.sha256(secret).hexdigest()
+        # A slow, salted hash: the journal is readable by whoever reads OUTDIR, and a plain
+        # SHA-256 of a weak passphrase is guessable offline. Deterministic, so resume still
+        # recognises the same key.
+        digest = hashlib.scrypt(secret, salt=b"aigc-tag journal key", n=2**14, r=8, p=1)
+        key_settings["watermark_key"] = "scrypt:" + digest.hex()
     if no_journal:
         journal_file = None
     else:
