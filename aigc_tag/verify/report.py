@@ -10,6 +10,8 @@ import enum
 import json
 from dataclasses import dataclass, field
 
+from ..fileio import text_path
+
 
 class Outcome(str, enum.Enum):
     """Stable tokens for what one check found."""
@@ -72,7 +74,7 @@ class Report:
 
     def to_json(self) -> dict:
         return {
-            "path": self.path,
+            "path": text_path(self.path),  # non-UTF-8 names as \\xNN: JSON stays UTF-8
             "media_type": self.media_type,
             "format": self.format,
             "verdict": self.verdict.value,
