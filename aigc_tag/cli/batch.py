@@ -604,7 +604,9 @@ def run_tag_batch(
             report.write(_report_line(outcome))
             progress.clear()
             on_outcome(outcome)
-            if len(pending) >= 64 or time.monotonic() - last_flush > 1.0:
+            # A tagged file is committed at once (one small WAL transaction): a kill -9 then
+            # redoes at most the files still in flight, never finished ones. Skips are batched.
+            if rec is not None or len(pending) >= 64 or time.monotonic() - last_flush > 1.0:
                 flush()
     except KeyboardInterrupt:
         interrupted = True
