@@ -134,3 +134,18 @@ def test_private_watermark_key_from_a_file(tmp_path):
         == json.loads(res.stdout)["result"]["watermark_payload"]
     )
     assert {c["id"]: c["outcome"] for c in private["checks"]}["W02"] == "pass"
+
+
+def test_verify_takes_globs_lists_and_filters(tmp_path):
+    out = tmp_path / "out"
+    res = run("tag", str(SAMPLES / "badge.png"), str(SAMPLES / "landscape.jpg"), "-o", str(out),
+              "--producer", PRODUCER, "--no-watermark")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    res = run("verify", str(out / "*.png"), "--json", "--no-watermark")
+    assert [json.loads(x)["format"] for x in res.stdout.splitlines()] == ["png"]
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{out / 'badge.png'}\n{out / 'landscape.jpg'}\n", encoding="utf-8")
+    res = run("verify", "--from-list", str(listing), "--exclude", "*.png", "--json",
+              "--no-watermark")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert [json.loads(x)["format"] for x in res.stdout.splitlines()] == ["jpeg"]

@@ -10,7 +10,7 @@ import click
 
 from ..verify import Outcome, Report, exit_code_for
 from ..verify import verify as verify_file
-from .batch import Job, discover, jobs_option, run_parallel, watermark_key_option
+from .batch import Job, iter_jobs, jobs_option, run_parallel, watermark_key_option
 
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
@@ -103,7 +103,14 @@ def config_trust_anchors() -> tuple[str | None, str | None]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--from-list",
+    type=click.File("r", encoding="utf-8", errors="surrogateescape"),
+    help="Also verify the paths listed in FILE, one per line ('-' = stdin).",
+)
+@click.option("--include", multiple=True, metavar="GLOB", help="Only files matching GLOB.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
 @click.option(
     "--require-label",
@@ -145,6 +152,9 @@ def config_trust_anchors() -> tuple[str | None, str | None]:
 @jobs_option()
 def verify(
     paths: tuple[Path, ...],
+    from_list,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     as_json: bool,
     require_label: bool,
     trust_anchors,
@@ -159,9 +169,13 @@ def verify(
 ) -> None:
     """Check the AIGC labels of files and print a verdict per file.
 
+    PATHS are files, directories (walked) and quoted glob patterns ('in/**/*.png').
+
     Exit codes: 0 all compliant, 1 some non-compliant, 3 no label found, 4 inconclusive,
     2 usage or I/O error (the most severe across files wins).
     """
+    if not paths and from_list is None:
+        raise click.UsageError("give PATHS or --from-list FILE")
     if trust_anchors:
         anchors = trust_anchors.read()
     else:
@@ -171,7 +185,7 @@ def verify(
     thumbs = html_path is not None
     work = [
         (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer, thumbs)
-        for job in discover(paths)
+        for job in iter_jobs(paths, from_list=from_list, include=include, exclude=exclude)
     ]
     reports: list[Report] = []
     skipped = 0
