@@ -340,3 +340,27 @@ def test_cli_tags_and_verifies_audio(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["tag", str(SAMPLES / "tune.wav"), "-o", str(out),
                                "--producer", PRODUCER, "--audible", "beep"])  # fmt: skip
     assert bad.exit_code == 2 and "beep" in bad.output
+
+
+def test_flac_signed_with_c2pa_is_read_and_resigned(tmp_path: Path) -> None:
+    """c2pa-rs stores a FLAC manifest in an ID3v2 tag before fLaC: still our FLAC carrier."""
+    from aigc_tag.provenance.keys import init_keys
+    from aigc_tag.provenance.sign import C2paSigner
+
+    init_keys(tmp_path / "keys")
+    keys = tmp_path / "keys"
+    signer = C2paSigner.from_files(keys / "chain.pem", keys / "signer.key")
+    root = (tmp_path / "keys" / "root.pem").read_text()
+    wav = tmp_path / "in.wav"
+    wav.write_bytes(wav_bytes(music(44100, 6.0, 2), 44100))
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), str(tmp_path / "in.flac")], check=True)
+    out, result = Tagger(PRODUCER, c2pa_signer=signer).tag_bytes(
+        (tmp_path / "in.flac").read_bytes(), name="in.flac"
+    )
+    assert out.startswith(b"ID3") and result.layers[-1] == "c2pa"
+    report = verify_bytes(out, trust_anchors_pem=root)
+    assert (report.format, report.verdict.value, report.c2pa["state"]) == (
+        "flac", "compliant", "Trusted"
+    )
+    with pytest.raises(ExistingManifest):  # a signed FLAC is guarded like any signed file
+        Tagger(PRODUCER, visible=False, watermark=False).tag_bytes(out, name="again.flac")

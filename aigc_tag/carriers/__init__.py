@@ -195,6 +195,11 @@ def sniff_content(data: bytes, *, name: str = "", walk: bool = False) -> Carrier
         if found is None:
             raise
         return found
+    if carrier.name == "mp3" and data.startswith(b"ID3"):
+        from .vorbis import id3_prefix
+
+        if id3_prefix(data):  # an ID3 tag in front of fLaC: c2pa-rs's signed FLAC
+            return registry()["flac"]
     if carrier.name == "docx":
         from .ooxml import refine
 

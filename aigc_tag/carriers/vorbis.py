@@ -30,8 +30,8 @@ from mutagen.flac import FLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-from ..errors import CorruptContainer, UnsupportedFormat
-from . import Found, found_from_value, guarded, register, scan_blobs
+from ..errors import AigcTagError, CorruptContainer, UnsupportedFormat
+from . import Found, found_from_value, guarded, id3, register, scan_blobs
 
 __all__ = ["FLAC_CARRIER", "OGG_CARRIER", "OPUS_CARRIER", "VorbisCommentCarrier"]
 
@@ -55,6 +55,17 @@ def _label_kind(key: str, value: str) -> str:
     if scan_blobs(value.encode("utf-8", "replace"), location="", limit=1):
         return "copy"
     return ""
+
+
+def id3_prefix(data: bytes) -> int:
+    """Length of an ID3v2 tag in front of ``fLaC`` (where c2pa-rs puts a FLAC manifest), or 0."""
+    if not data.startswith(b"ID3"):
+        return 0
+    try:
+        end = id3.tag_end(data)
+    except AigcTagError:
+        return 0
+    return end if data[end : end + 4] == b"fLaC" else 0
 
 
 def _ogg_codec(head: bytes) -> bytes:
@@ -86,7 +97,7 @@ class VorbisCommentCarrier:
         return _ogg_codec(head) == {"ogg": b"vorbis", "opus": b"opus"}[self.name]
 
     def _open(self, data: bytes) -> tuple[FileType, io.BytesIO]:
-        if not self.accept(data[:64]):
+        if not (self.accept(data[:64]) or (self.name == "flac" and id3_prefix(data))):
             if len(data) < 64 and data[:4] in (b"fLaC", b"OggS"):
                 raise CorruptContainer(f"{self.name.upper()} truncated: {len(data)} bytes")
             raise UnsupportedFormat(f"not a {self.name.upper()} file")
@@ -133,7 +144,9 @@ class VorbisCommentCarrier:
     @guarded
     def has_c2pa(self, data: bytes) -> bool:
         self._open(data)
-        return False
+        # c2pa-rs stores a FLAC manifest in an ID3v2 tag (GEOB application/c2pa) before fLaC.
+        end = id3_prefix(data) if self.name == "flac" else 0
+        return bool(end) and id3.CARRIER.has_c2pa(data[:end])
 
     @guarded
     def write_label(
