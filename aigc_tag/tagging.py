@@ -46,6 +46,7 @@ class TagResult:
     audible: list[dict] | None = None  # audio: the cues inserted (AudiblePlacement.to_json())
     sidecar: str | None = None  # plain text: the Annex E record for file.txt.aigc.json
     quality: dict | None = None  # video: PSNR/SSIM outside the caption, size change
+    c2pa_manifest: bytes | None = None  # a detached manifest store for FILE.c2pa
     watermark_payload: str | None = None  # hex of the 64 raw bits, when the mark was embedded
     output: str | None = None
     sidecar_path: str | None = None
@@ -125,6 +126,7 @@ class Tagger:
         sidecar: bool = False,
         end_caption: bool = False,
         c2pa_signer: C2paSigner | None = None,
+        c2pa_sidecar: bool = False,
     ) -> None:
         from .visible.wording import resolve_text
 
@@ -158,6 +160,7 @@ class Tagger:
         self.invisible_mark = invisible_mark
         self.sidecar = sidecar
         self.end_caption = end_caption
+        self.c2pa_sidecar = c2pa_sidecar
         # C2PA is the last layer: signed after the self-check, over the final bytes. With a
         # signer, an input manifest becomes the parent ingredient instead of a refusal.
         self.c2pa_signer = c2pa_signer
@@ -263,6 +266,11 @@ class Tagger:
             # it (a batch of small files would spend most of its time there); the rename still
             # makes a half-written file invisible under its final name.
             atomic_write(target, out, like=src, durable=in_place)
+            if result.c2pa_manifest is not None:
+                from .provenance.sign import sidecar_path as c2pa_sidecar_path
+
+                atomic_write(c2pa_sidecar_path(target), result.c2pa_manifest, like=src,
+                             durable=in_place)  # fmt: skip
             if result.sidecar is not None:
                 from .text import sidecar_json, sidecar_path
 
@@ -427,10 +435,21 @@ class Tagger:
             )
 
     def _sign_c2pa(self, data: bytes, out: bytes, result: TagResult, name: str) -> bytes:
-        """The last layer: sign the finished bytes; an input manifest becomes the parent."""
-        from .provenance.sign import sign_bytes
+        """The last layer: sign the finished bytes; an input manifest becomes the parent. A
+        format the SDK cannot embed into gets a detached ``FILE.c2pa`` when ``c2pa_sidecar``."""
+        from .provenance.sign import sign_bytes, sign_sidecar, supports_embedding
 
         carrier = sniff_content(out, name=name)
+        if self.c2pa_sidecar and not supports_embedding(carrier.mime):
+            result.c2pa_manifest = sign_sidecar(
+                out,
+                carrier.mime,
+                signer=self.c2pa_signer,  # type: ignore[arg-type]
+                label=result.label,
+                watermark_payload=result.watermark_payload,
+            )
+            result.layers.append("c2pa-sidecar")
+            return out
         parent = self._input_manifest(carrier, data) is not None
         signed = sign_bytes(
             out,

@@ -364,3 +364,27 @@ def test_flac_signed_with_c2pa_is_read_and_resigned(tmp_path: Path) -> None:
     )
     with pytest.raises(ExistingManifest):  # a signed FLAC is guarded like any signed file
         Tagger(PRODUCER, visible=False, watermark=False).tag_bytes(out, name="again.flac")
+
+
+def test_ogg_gets_a_signed_c2pa_sidecar(tmp_path: Path) -> None:
+    """Ogg cannot hold a manifest: --c2pa-sidecar writes FILE.c2pa, which verify reads."""
+    from aigc_tag.provenance.keys import init_keys
+
+    init_keys(tmp_path / "keys")
+    wav = tmp_path / "in.wav"
+    wav.write_bytes(wav_bytes(music(44100, 6.0), 44100))
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "libvorbis",
+                    str(tmp_path / "in.ogg")], check=True)  # fmt: skip
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, [
+        "tag", str(tmp_path / "in.ogg"), "-o", str(out), "--producer", PRODUCER, "--no-ledger",
+        "--c2pa", "--cert", str(tmp_path / "keys" / "chain.pem"),
+        "--key", str(tmp_path / "keys" / "signer.key"), "--c2pa-sidecar",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (out / "in.ogg.c2pa").stat().st_size > 0
+    root = (tmp_path / "keys" / "root.pem").read_text()
+    report = verify(out / "in.ogg", trust_anchors_pem=root)
+    assert report.c2pa["state"] == "Trusted" and report.c2pa["ai_declared"] is True
+    (out / "in.ogg").write_bytes((out / "in.ogg").read_bytes() + b"x")  # edited after signing
+    assert verify(out / "in.ogg", trust_anchors_pem=root).c2pa["state"] == "Invalid"

@@ -54,6 +54,9 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
         }
     except AigcTagError as exc:
         return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
+    except OSError as exc:  # a named file that is missing or unreadable: say so plainly
+        message = f"{job.src}: cannot read: {exc.strerror or exc}"
+        return {"status": "failed", "src": str(job.src), "message": message}
     except Exception as exc:  # a bug must not stop the batch; report it with its type
         message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
         return {"status": "failed", "src": str(job.src), "message": message}
@@ -165,6 +168,12 @@ def _name_file(message: str, src: Path) -> str:
     help="Tag files that carry a C2PA manifest although it becomes invalid.",
 )
 @c2pa_options()
+@click.option(
+    "--c2pa-sidecar",
+    is_flag=True,
+    help="With --c2pa: formats C2PA cannot embed into (OGG, MKV, text, Office…) get a signed "
+    "FILE.c2pa manifest beside the output instead of an error.",
+)
 @jobs_option()
 @batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
@@ -192,6 +201,7 @@ def tag(
     c2pa_cert: str | None,
     c2pa_key: str | None,
     c2pa_tsa: str | None,
+    c2pa_sidecar: bool,
     jobs: int,
     as_json: bool,
     **batch: Any,
@@ -223,6 +233,7 @@ def tag(
         label=label_value,
         break_c2pa=break_c2pa,
         c2pa=signer_settings(c2pa, c2pa_cert, c2pa_key, c2pa_tsa),
+        c2pa_sidecar=c2pa_sidecar,
     )
     try:
         probe = Tagger(**with_signer(settings))  # validate options once, before any file

@@ -139,7 +139,7 @@ def verify_bytes(
             report.text_label["statistical"] = _statistical(data, name, tokenizer, watermark_key)
         report.checks += run_text_checks(report.text_label, report.metadata_label)
     if c2pa:
-        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, packet)
+        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, packet, _c2pa_sidecar(source_path))
         report.checks += run_c2pa_checks(report.c2pa)
     from .evidence import collect
 
@@ -354,7 +354,24 @@ def _finding_json(finding) -> dict:  # noqa: ANN001 - audible.RhythmFinding
     return asdict(finding)
 
 
-def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, packet: bytes | None) -> dict:
+def _c2pa_sidecar(path: str | os.PathLike[str] | None) -> bytes | None:
+    """A detached manifest store ``FILE.c2pa`` beside the file, when there is one."""
+    if path is None:
+        return None
+    side = Path(os.fspath(path) + ".c2pa")
+    try:
+        return side.read_bytes() if side.stat().st_size <= 16 * 1024**2 else None
+    except OSError:
+        return None
+
+
+def _c2pa(
+    carrier: Carrier,
+    data: bytes,
+    anchors: str | None,
+    packet: bytes | None,
+    sidecar: bytes | None = None,
+) -> dict:
     """The report's ``c2pa`` object: always the same keys (docs/report-schema.md).
 
     Trust is its own dimension: ``Valid`` is intact but signed by a signer outside the anchors.
@@ -380,7 +397,7 @@ def _c2pa(carrier: Carrier, data: bytes, anchors: str | None, packet: bytes | No
     try:
         from ..provenance import inspect_c2pa
 
-        found = inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors)
+        found = inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors, manifest_data=sidecar)
     except ImportError as exc:
         from ..provenance.c2pa_read import may_hold_c2pa
 
