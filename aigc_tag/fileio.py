@@ -80,3 +80,25 @@ def text_path(path: str) -> str:
     """A path as text any database or JSON encoder accepts: bytes that are not UTF-8 (kept by
     Python as surrogate escapes) become ``\\xNN``; valid names are unchanged."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def output_target(src: Path, dst: Path | str | None, *, in_place: bool) -> Path:
+    """Where a file operation writes: ``dst``, or ``src`` itself only when ``in_place``."""
+    from .errors import AigcTagError
+
+    if dst is None and not in_place:
+        raise AigcTagError(f"{src}: give an output path or in_place=True")
+    target = src if in_place else Path(dst)  # type: ignore[arg-type]
+    if not in_place and target.exists() and os.path.samefile(target, src):
+        raise AigcTagError(f"{src}: output would overwrite the input; use in-place explicitly")
+    return target
+
+
+def read_source(src: Path) -> bytes:
+    """:func:`read_input` with an OS error turned into a one-line AigcTagError naming the file."""
+    from .errors import AigcTagError
+
+    try:
+        return read_input(src)
+    except OSError as exc:
+        raise AigcTagError(f"{src}: cannot read: {exc.strerror or exc}") from None

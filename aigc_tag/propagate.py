@@ -17,7 +17,6 @@ is refused unless ``break_c2pa``. There is no mode that removes a label.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .carriers import Carrier, sniff_content
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
-from .fileio import atomic_write, read_input
+from .fileio import atomic_write, output_target, read_source
 from .label import FIELDS, AIGCLabel, charset_problems, check_provider_code, new_produce_id
 
 if TYPE_CHECKING:
@@ -146,15 +145,8 @@ class Propagator:
     ) -> PropagateResult:
         """``src`` into ``dst`` (atomically); the input is only replaced with ``in_place``."""
         src = Path(src)
-        if dst is None and not in_place:
-            raise AigcTagError(f"{src}: give an output path or in_place=True")
-        target = src if in_place else Path(dst)  # type: ignore[arg-type]
-        if not in_place and target.exists() and os.path.samefile(target, src):
-            raise AigcTagError(f"{src}: output would overwrite the input; use in-place explicitly")
-        try:
-            data = read_input(src)
-        except OSError as exc:
-            raise AigcTagError(f"{src}: cannot read: {exc.strerror or exc}") from None
+        target = output_target(src, dst, in_place=in_place)
+        data = read_source(src)
         out, result = self.propagate_bytes(data, propagate_id=propagate_id, name=str(src))
         try:
             atomic_write(target, out, like=src, durable=in_place)

@@ -7,7 +7,6 @@ is not done until the output's own verification finds exactly the label that was
 from __future__ import annotations
 
 import io
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from . import image as image_layers
 from . import video as video_layers
 from .carriers import Carrier, sniff_content
 from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
-from .fileio import atomic_write, read_input
+from .fileio import atomic_write, output_target, read_source
 from .label import AIGCLabel, charset_problems, check_provider_code
 from .visible.wording import POSITIONS
 
@@ -251,15 +250,8 @@ class Tagger:
     ) -> TagResult:
         """Tag ``src`` into ``dst`` (atomically); ``in_place`` overwrites ``src`` instead."""
         src = Path(src)
-        if dst is None and not in_place:
-            raise AigcTagError(f"{src}: give an output path or in_place=True")
-        target = src if in_place else Path(dst)  # type: ignore[arg-type]
-        if not in_place and target.exists() and os.path.samefile(target, src):
-            raise AigcTagError(f"{src}: output would overwrite the input; use in-place explicitly")
-        try:
-            data = read_input(src)
-        except OSError as exc:
-            raise AigcTagError(f"{src}: cannot read: {exc.strerror or exc}") from None
+        target = output_target(src, dst, in_place=in_place)
+        data = read_source(src)
         out, result = self.tag_bytes(data, produce_id=produce_id, name=str(src))
         try:
             # Replacing the user's only copy must survive a power cut: fsync. New outputs skip

@@ -706,3 +706,32 @@ def _report_line(outcome: dict[str, Any]) -> dict[str, Any]:
             warnings=result.get("warnings", []),
         )
     return line
+
+
+def supported_in_walk(path: Path) -> bool:
+    """Whether a directory walk takes this file (magic bytes; text only by its extension)."""
+    from ..carriers import sniff_content
+    from ..errors import AigcTagError
+
+    try:
+        with path.open("rb") as fh:
+            sniff_content(fh.read(65536), name=str(path), walk=True)
+        return True
+    except (OSError, AigcTagError):
+        return False
+
+
+def name_file(message: str, src: Path) -> str:
+    """``message`` starting with the file's name (errors name the file exactly once)."""
+    return message if message.startswith(str(src)) else f"{src}: {message}"
+
+
+def check_collisions(jobs: list[Job]) -> None:
+    """Refuse a batch where two inputs would be written to the same output path."""
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        if job.rel in seen:
+            raise click.UsageError(
+                f"{job.src} and {seen[job.rel]} would both be written to {job.rel}"
+            )
+        seen[job.rel] = job.src

@@ -10,10 +10,17 @@ from typing import Any
 
 import click
 
-from ..carriers import sniff_content
 from ..errors import AigcTagError
 from ..propagate import Propagator
-from .batch import Job, discover, jobs_option, run_parallel
+from .batch import (
+    Job,
+    check_collisions,
+    discover,
+    jobs_option,
+    name_file,
+    run_parallel,
+    supported_in_walk,
+)
 from .keys_cmd import c2pa_options, signer_settings, with_signer
 
 _PROPAGATORS: dict[str, Propagator] = {}
@@ -26,35 +33,11 @@ def _propagator(settings: dict[str, Any]) -> Propagator:
     return _PROPAGATORS[key]
 
 
-def _supported(path: Path) -> bool:
-    """Whether a directory walk takes this file (as ``tag`` decides)."""
-    try:
-        with path.open("rb") as fh:
-            sniff_content(fh.read(65536), name=str(path), walk=True)
-        return True
-    except (OSError, AigcTagError):
-        return False
-
-
-def _name_file(message: str, src: Path) -> str:
-    return message if message.startswith(str(src)) else f"{src}: {message}"
-
-
-def _check_collisions(jobs: list[Job]) -> None:
-    seen: dict[Path, Path] = {}
-    for job in jobs:
-        if job.rel in seen:
-            raise click.UsageError(
-                f"{job.src} and {seen[job.rel]} would both be written to {job.rel}"
-            )
-        seen[job.rel] = job.src
-
-
 def _propagate_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
     """Worker: one file; never raises (the batch goes on)."""
     job, outdir, settings, propagate_id = args
     try:
-        if job.from_walk and not _supported(job.src):
+        if job.from_walk and not supported_in_walk(job.src):
             return {"status": "skipped", "src": str(job.src), "message": "not a supported format"}
         dst = None if outdir is None else outdir / job.rel
         result = _propagator(settings).propagate_file(
@@ -62,7 +45,7 @@ def _propagate_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) ->
         )
         return {"status": "propagated", "src": str(job.src), "result": result.to_json()}
     except AigcTagError as exc:
-        return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
+        return {"status": "failed", "src": str(job.src), "message": name_file(str(exc), job.src)}
     except Exception as exc:  # a bug must not stop the batch; report it with its type
         message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
         return {"status": "failed", "src": str(job.src), "message": message}
@@ -154,7 +137,7 @@ def propagate(
     found = discover(paths, exclude=outdir)
     if propagate_id and len(found) > 1:
         raise click.UsageError("--propagate-id names one content item; give a single file")
-    _check_collisions(found)
+    check_collisions(found)
     started = time.monotonic()
     counts = {"propagated": 0, "skipped": 0, "failed": 0}
     work = [(job, outdir, settings, propagate_id) for job in found]

@@ -9,13 +9,20 @@ from typing import Any
 
 import click
 
-from ..carriers import sniff_content
 from ..errors import AigcTagError
 from ..fileio import check_within
 from ..journal import FileState, file_sha256
 from ..ledger import utc_now
 from ..tagging import POSITIONS, Tagger
-from .batch import Job, batch_options, jobs_option, run_tag_batch, watermark_key_option
+from .batch import (
+    Job,
+    batch_options,
+    jobs_option,
+    name_file,
+    run_tag_batch,
+    supported_in_walk,
+    watermark_key_option,
+)
 from .keys_cmd import c2pa_options, signer_settings, with_signer
 
 
@@ -23,7 +30,7 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
     """Worker: tag one file; never raises (the batch goes on)."""
     job, outdir, settings, produce_id = args
     try:
-        if job.from_walk and not _supported(job.src):
+        if job.from_walk and not supported_in_walk(job.src):
             st = FileState.of(job.src)
             return {
                 "status": "skipped",
@@ -53,7 +60,7 @@ def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[
             "tagged_at": utc_now(),
         }
     except AigcTagError as exc:
-        return {"status": "failed", "src": str(job.src), "message": _name_file(str(exc), job.src)}
+        return {"status": "failed", "src": str(job.src), "message": name_file(str(exc), job.src)}
     except OSError as exc:  # a named file that is missing or unreadable: say so plainly
         message = f"{job.src}: cannot read: {exc.strerror or exc}"
         return {"status": "failed", "src": str(job.src), "message": message}
@@ -71,20 +78,6 @@ def _tagger(settings: dict[str, Any]) -> Tagger:
     if key not in _TAGGERS:
         _TAGGERS[key] = Tagger(**with_signer(settings))
     return _TAGGERS[key]
-
-
-def _supported(path: Path) -> bool:
-    """Whether a directory walk takes this file (magic bytes; text only by its extension)."""
-    try:
-        with path.open("rb") as fh:
-            sniff_content(fh.read(65536), name=str(path), walk=True)
-        return True
-    except (OSError, AigcTagError):
-        return False
-
-
-def _name_file(message: str, src: Path) -> str:
-    return message if message.startswith(str(src)) else f"{src}: {message}"
 
 
 @click.command()
@@ -254,20 +247,10 @@ def tag(
         produce_id=produce_id,
         jobs=jobs,
         on_outcome=lambda outcome: _report(outcome, as_json),
-        supported=_supported,
+        supported=supported_in_walk,
         **batch,
     )
     sys.exit(code)
-
-
-def _check_collisions(jobs: list[Job]) -> None:
-    seen: dict[Path, Path] = {}
-    for job in jobs:
-        if job.rel in seen:
-            raise click.UsageError(
-                f"{job.src} and {seen[job.rel]} would both be written to {job.rel}"
-            )
-        seen[job.rel] = job.src
 
 
 def _report(outcome: dict[str, Any], as_json: bool) -> None:

@@ -10,7 +10,14 @@ import click
 
 from ..verify import Outcome, Report, exit_code_for
 from ..verify import verify as verify_file
-from .batch import Job, iter_jobs, jobs_option, run_parallel, watermark_key_option
+from .batch import (
+    Job,
+    iter_jobs,
+    jobs_option,
+    run_parallel,
+    supported_in_walk,
+    watermark_key_option,
+)
 
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
@@ -34,9 +41,7 @@ def _verify_one(
 ) -> Report | None:
     job, require_label, anchors, watermark, key_secret, thorough, tokenizer, thumbs = args
     if job.from_walk:
-        from .tag_cmd import _supported
-
-        if not _supported(job.src):
+        if not supported_in_walk(job.src):
             return None
     key = None
     if key_secret:
