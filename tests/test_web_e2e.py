@@ -2,7 +2,8 @@
 
 Needs ``apt-get install chromium`` and ``pip install playwright`` (Playwright drives the system
 browser through ``executable_path``; no browser is downloaded). Saves one screenshot per case
-into ``docs/web-*.png``.
+into ``build/screenshots/web-*.png`` (never into the tracked tree); the README's images in docs/
+are refreshed on purpose with ``AIGC_TAG_SCREENSHOT_DIR=docs python -m pytest tests/test_web_e2e.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aigc_tag.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-DOCS = ROOT / "docs"
+SHOTS = Path(os.environ.get("AIGC_TAG_SCREENSHOT_DIR") or ROOT / "build" / "screenshots")
 CHROMIUM = os.environ.get("AIGC_TAG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -110,8 +111,8 @@ def _upload(page, path: Path):
 
 
 def _shoot(page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def test_tagged_image(server, browser, files):
