@@ -10,12 +10,15 @@ Three nouns -- :class:`AIGCLabel`, :class:`Tagger`, :class:`Report` -- and short
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AigcTagError,
+    AigcTagWarning,
     CorruptContainer,
     ExistingManifest,
+    InvalidInput,
     InvalidLabel,
     LimitExceeded,
     UnsupportedFormat,
@@ -32,8 +35,10 @@ __version__ = "0.1.0"
 __all__ = [
     "AIGCLabel",
     "AigcTagError",
+    "AigcTagWarning",
     "CorruptContainer",
     "ExistingManifest",
+    "InvalidInput",
     "InvalidLabel",
     "LimitExceeded",
     "Report",
@@ -45,6 +50,8 @@ __all__ = [
     "tag_audio",
     "tag_bytes",
     "tag_image",
+    "tag_text",
+    "tag_video",
     "verify",
     "verify_bytes",
 ]
@@ -58,8 +65,8 @@ def tag_bytes(
     ``settings`` are :class:`Tagger` keyword arguments (``text``, ``position``, ``visible``,
     ``metadata``, ``label``, ``break_c2pa``).
     """
-    out, _ = Tagger(producer, **settings).tag_bytes(data, produce_id=produce_id)
-    return out
+    out, result = Tagger(producer, **settings).tag_bytes(data, produce_id=produce_id)
+    return _warned(out, result)
 
 
 def tag_image(
@@ -76,8 +83,10 @@ def tag_image(
     ``save_options`` go to Pillow's encoder (e.g. ``{"quality": 90}``); ``settings`` to Tagger.
     """
     tagger = Tagger(producer, **settings)
-    out, _ = tagger.tag_image(image, format=format, produce_id=produce_id, **(save_options or {}))
-    return out
+    out, result = tagger.tag_image(
+        image, format=format, produce_id=produce_id, **(save_options or {})
+    )
+    return _warned(out, result)
 
 
 def tag_audio(
@@ -90,10 +99,48 @@ def tag_audio(
     bitrate_kbps: int = 0,
     **settings: Any,
 ) -> bytes:
-    """Tag in-memory audio (float samples in [-1, 1], (n,) or (n, channels)) and return the file
-    in ``format`` (wav, flac, mp3, ogg, opus, m4a); ``settings`` go to Tagger (``audible``,
-    ``audible_at``, ``watermark``, ...)."""
-    out, _ = Tagger(producer, **settings).tag_audio(
+    """Tag in-memory audio (float samples in [-1, 1] or int16/int32 PCM, (n,) or (n, channels))
+    and return the file in ``format`` (wav, flac, mp3, ogg, opus, m4a); ``settings`` go to Tagger
+    (``audible``, ``audible_at``, ``watermark``, ...). Out-of-range floats and NaN raise
+    :class:`InvalidInput`."""
+    out, result = Tagger(producer, **settings).tag_audio(
         samples, sample_rate, format=format, bitrate_kbps=bitrate_kbps, produce_id=produce_id
     )
+    return _warned(out, result)
+
+
+def tag_text(text: str, *, producer: str, produce_id: str | None = None, **settings: Any) -> str:
+    """Label a model's text answer: the explicit wording line (``text_at``, ``text`` presets)
+    and, with ``invisible_mark=True``, the invisible mark. Plain text has no metadata container,
+    so the Annex E record is not embedded (an :class:`AigcTagWarning` says so; keep the record
+    in your own store or write a sidecar with ``Tagger.tag_file(..., sidecar=True)``)."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"tag_text takes a str, not {type(text).__name__}")
+    out, result = Tagger(producer, **settings).tag_bytes(
+        text.encode("utf-8"), produce_id=produce_id, name="<text>"
+    )
+    return _warned(out, result).decode("utf-8")
+
+
+def tag_video(
+    data: bytes, *, producer: str, produce_id: str | None = None, **settings: Any
+) -> bytes:
+    """Tag a video file held in memory (MP4/MOV, MKV/WebM, AVI, FLV) and return the new bytes:
+    opening caption, frame and soundtrack watermark, metadata label (``settings`` as Tagger)."""
+    from .carriers import sniff_content
+    from .inputs import file_bytes
+
+    data = file_bytes(data)
+    kind = sniff_content(data, name="<video>").media_type
+    if kind != "video":
+        raise InvalidInput(f"tag_video: the bytes are {kind}, not a video (use tag_bytes)")
+    tagger = Tagger(producer, **settings)
+    out, result = tagger.tag_bytes(data, produce_id=produce_id, name="<video>")
+    return _warned(out, result)
+
+
+def _warned(out: bytes, result: TagResult) -> bytes:
+    """Hand each per-file warning to :mod:`warnings`: a pipeline must learn a layer is missing."""
+    for message in result.warnings:
+        warnings.warn(f"{result.source}: {message}", AigcTagWarning, stacklevel=3)
     return out

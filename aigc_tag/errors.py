@@ -29,3 +29,12 @@ class InvalidLabel(AigcTagError, ValueError):
 
 class ExistingManifest(AigcTagError):
     """The input carries a C2PA manifest that tagging would invalidate."""
+
+
+class InvalidInput(AigcTagError, ValueError):
+    """A value handed to the Python API is not what it accepts (dtype, range, format name)."""
+
+
+class AigcTagWarning(UserWarning):
+    """A layer was not applied or a value was adjusted; the shortcuts raise these through
+    :mod:`warnings` so a pipeline learns of it (``TagResult.warnings`` holds the same text)."""

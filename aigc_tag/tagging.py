@@ -17,7 +17,13 @@ from . import document as text_layers
 from . import image as image_layers
 from . import video as video_layers
 from .carriers import Carrier, sniff_content
-from .errors import AigcTagError, ExistingManifest, InvalidLabel, UnsupportedFormat
+from .errors import (
+    AigcTagError,
+    ExistingManifest,
+    InvalidInput,
+    InvalidLabel,
+    UnsupportedFormat,
+)
 from .fileio import atomic_write, output_target, read_source
 from .label import AIGCLabel, charset_problems, check_provider_code
 from .visible.wording import POSITIONS
@@ -198,6 +204,9 @@ class Tagger:
 
         Raises :class:`AigcTagError` (of the specific subclass) with ``name`` in the message.
         """
+        from .inputs import file_bytes
+
+        data = file_bytes(data)
         try:
             out, result = self._tag_bytes(data, produce_id, name)
             if self.c2pa_signer is not None:
@@ -284,12 +293,15 @@ class Tagger:
         **save_options: Any,
     ) -> tuple[bytes, TagResult]:
         """Tag an in-memory PIL image or numpy array (H×W[×C], uint8); returns encoded bytes."""
-        from PIL import Image as PILImage
+        from . import inputs
 
-        if not isinstance(image, PILImage.Image):
-            image = PILImage.fromarray(image)
+        format = inputs.image_format(format)
+        image = inputs.image_input(image)
         buf = io.BytesIO()
-        image.save(buf, format=format, **save_options)
+        try:
+            image.save(buf, format=format, **save_options)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise InvalidInput(f"cannot encode the image as {format}: {exc}") from None
         return self.tag_bytes(buf.getvalue(), produce_id=produce_id, name=f"<{format} image>")
 
     def tag_audio(
@@ -302,14 +314,17 @@ class Tagger:
         bitrate_kbps: int = 0,
         produce_id: str | None = None,
     ) -> tuple[bytes, TagResult]:
-        """Tag in-memory audio (float samples, (n,) or (n, channels), in [-1, 1]), e.g. a TTS
-        model's output; returns the encoded file. ``format`` is wav (``bits`` 16, 24 or 32 =
-        float), flac, mp3, ogg, opus or m4a (``bitrate_kbps``; 0 = a sensible default).
+        """Tag in-memory audio, e.g. a TTS model's output: float samples in [-1, 1] or integer
+        PCM (int16/int32 scaled by full scale), (n,) or (n, channels); returns the encoded
+        file. ``format`` is wav (``bits`` 16, 24 or 32 = float), flac, mp3, ogg, opus or m4a
+        (``bitrate_kbps``; 0 = a sensible default).
 
         Lossy formats are encoded once: the layers run on a lossless intermediate, which is then
         encoded and labelled, so the output is a single generation."""
-        from . import audio_io
+        from . import audio_io, inputs
 
+        format, sample_rate = inputs.audio_format(format), inputs.sample_rate(sample_rate)
+        samples = inputs.audio_samples(samples)
         name = f"<{format} audio>"
         if format in ("wav", "flac"):
             data = audio_io.new_file(samples, sample_rate, format, bits=bits)
