@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .doctor_cmd import doctor
 from .keys_cmd import keys
 from .ledger_cmd import ledger
 from .propagate_cmd import propagate
@@ -25,3 +26,4 @@ main.add_command(ledger)
 main.add_command(keys)
 main.add_command(propagate)
 main.add_command(serve)
+main.add_command(doctor)
