@@ -1,6 +1,7 @@
 """The run journal: what a batch has finished, so a rerun of the same command resumes.
 
-One SQLite file in OUTDIR (``.aigc-tag-journal.sqlite``; hidden, so walks skip it), written only
+One SQLite file per OUTDIR, kept in the user's state folder (:func:`default_journal_path`), not in
+OUTDIR: an output folder that gets published must not carry the tool's state. Written only
 by the driver process in small transactions. Rows are keyed by the run's settings digest and the
 output path relative to OUTDIR: a different set of settings starts afresh. A file counts as done
 when its input still has the recorded size and mtime (or, failing that, the recorded SHA-256) and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -26,9 +28,25 @@ from typing import Any
 
 from .fileio import text_path
 
-__all__ = ["JOURNAL_NAME", "FileState", "Journal", "JournalBusy", "file_sha256", "settings_key"]
+__all__ = ["JOURNAL_NAME", "FileState", "Journal", "JournalBusy", "default_journal_path",
+           "file_sha256", "settings_key"]  # fmt: skip
 
+#: Where releases up to 0.1 kept the journal (inside OUTDIR); still used when it is there, so an
+#: unfinished run of an older release resumes.
 JOURNAL_NAME = ".aigc-tag-journal.sqlite"
+
+
+def default_journal_path(outdir: Path) -> Path:
+    """The journal of the runs into ``outdir``: ``$XDG_STATE_HOME/aigc-tag/journals/`` (default
+    ``~/.local/state``), one file named by a digest of OUTDIR's resolved path, so reruns into the
+    same OUTDIR find it and two OUTDIRs never share one. A journal an older release left inside
+    OUTDIR is used instead while it exists."""
+    legacy = outdir / JOURNAL_NAME
+    if legacy.exists():
+        return legacy
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    key = hashlib.sha256(os.fsencode(Path(outdir).resolve())).hexdigest()[:24]
+    return Path(base) / "aigc-tag" / "journals" / f"{key}.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

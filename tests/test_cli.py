@@ -50,9 +50,9 @@ def test_a_bad_file_fails_alone(tmp_path):
     errors = [line for line in res.stderr.splitlines() if line.startswith("aigc-tag: error:")]
     assert len(errors) == 1 and "bad.png" in errors[0]
     assert "tagged 1, skipped 0, failed 1" in res.stderr
-    # Hidden entries are the run journal (resume), not outputs.
-    outputs = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert outputs == ["good.jpg"], "partial output left behind"
+    # Nothing but the outputs: no partial file, and the run journal lives outside OUTDIR.
+    outputs = sorted(p.name for p in out.iterdir())
+    assert outputs == ["good.jpg"], "partial output or tool state left in OUTDIR"
 
 
 def test_verify_exit_codes(tmp_path):

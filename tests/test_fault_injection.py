@@ -133,11 +133,11 @@ def _can_mount() -> bool:
 
 @pytest.fixture
 def small_fs():
-    """A 160 KiB tmpfs (room for the journal and small outputs, not for a 144 KB PNG)."""
+    """A 120 KiB tmpfs (room for small outputs, not for a 144 KB PNG; the journal lives elsewhere)."""
     if not _can_mount():
         pytest.skip("needs root to mount a tmpfs (the RLIMIT_FSIZE test covers the rest)")
     mnt = Path(tempfile.mkdtemp(prefix="aigc-fs-"))
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)])
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=120k", "tmpfs", str(mnt)])
     if r.returncode:
         mnt.rmdir()
         pytest.skip("mount -t tmpfs is not permitted here")

@@ -200,7 +200,8 @@ def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--journal",
             "journal_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Run journal (default: OUTDIR/.aigc-tag-journal.sqlite; none for --in-place).",
+            help="Run journal (default: one per OUTDIR under ~/.local/state/aigc-tag/journals, "
+            "never inside OUTDIR; none for --in-place).",
         ),
         click.option("--no-journal", is_flag=True, help="Do not resume; redo every file."),
         click.option(
@@ -476,7 +477,7 @@ def run_tag_batch(
     dict (status tagged/skipped/failed, src, result, input/output hashes and states). Only this
     driver writes the journal, the ledger and the report.
     """
-    from ..journal import JOURNAL_NAME, Journal, JournalBusy
+    from ..journal import Journal, JournalBusy, default_journal_path
     from ..ledger import Ledger, LedgerError, record_for
 
     if not paths and from_list is None:
@@ -495,7 +496,8 @@ def run_tag_batch(
     if no_journal:
         journal_file = None
     else:
-        journal_file = journal_path or (outdir / JOURNAL_NAME if outdir is not None else None)
+        default = default_journal_path(outdir) if outdir is not None else None
+        journal_file = journal_path or default
     journal = None
     if journal_file is not None:
         try:
@@ -642,7 +644,8 @@ def run_tag_batch(
         err=True,
     )
     if interrupted:
-        click.echo("aigc-tag: interrupted; run the same command again to resume", err=True)
+        where = f" (journal: {journal_file})" if journal_file is not None else ""
+        click.echo(f"aigc-tag: interrupted; run the same command again to resume{where}", err=True)
         return 130
     return 2 if c["failed"] else 0
 
