@@ -442,7 +442,8 @@ def _remove_parts_of(dst: Path) -> None:
 @dataclass
 class BatchStats:
     counts: dict[str, int] = field(
-        default_factory=lambda: {"tagged": 0, "skipped": 0, "failed": 0, "done": 0}
+        default_factory=lambda: {"tagged": 0, "skipped": 0, "failed": 0, "done": 0,
+                                 "done_skipped": 0}  # fmt: skip
     )
     started: float = field(default_factory=time.monotonic)
 
@@ -478,7 +479,7 @@ def run_tag_batch(
     driver writes the journal, the ledger and the report.
     """
     from ..journal import Journal, JournalBusy, default_journal_path
-    from ..ledger import Ledger, LedgerError, record_for
+    from ..ledger import Ledger, LedgerError, default_ledger_path, record_for
 
     if not paths and from_list is None:
         raise click.UsageError("give input paths, globs or --from-list FILE")
@@ -543,7 +544,7 @@ def run_tag_batch(
             dst = job.src if outdir is None else outdir / job.rel
             state = journal.done(job.rel.as_posix(), job.src, dst) if journal else None
             if state in ("tagged", "skipped"):
-                stats.counts["done"] += 1
+                stats.counts["done" if state == "tagged" else "done_skipped"] += 1
                 progress.update()
                 outcome = {"status": "done", "src": str(job.src), "output": str(dst)}
                 report.write(outcome)
@@ -566,10 +567,17 @@ def run_tag_batch(
             if journal is not None and journal.existed and outdir is not None:
                 remove_stale_parts(outdir)
             if not no_ledger:
+                first_use = ledger is None and not Path(default_ledger_path()).exists()
                 try:
                     book = Ledger.open(ledger)
                 except LedgerError as exc:
                     raise RunError(f"{exc} (or --no-ledger)") from None
+                if first_use:
+                    click.echo(
+                        f"aigc-tag: provenance ledger created at {book.where} (a record per tagged "
+                        "file, Measures Art. 9; --ledger PATH moves it, --no-ledger turns it off)",
+                        err=True,
+                    )
                 if journal is not None:
                     replay = journal.unledgered()
                     if replay:
@@ -638,6 +646,8 @@ def run_tag_batch(
     if dry_run:
         return 0
     resumed = f", already done {c['done']}" if c["done"] else ""
+    if c["done_skipped"]:
+        resumed += f", already skipped {c['done_skipped']}"
     click.echo(
         f"aigc-tag: tagged {c['tagged']}, skipped {c['skipped']}, failed {c['failed']}"
         f"{resumed} in {elapsed:.1f}s",

@@ -258,6 +258,8 @@ def _report(outcome: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(outcome, ensure_ascii=False))
     if outcome["status"] == "failed":
         click.echo(f"aigc-tag: error: {outcome['message']}", err=True)
+    if outcome["status"] == "skipped" and not as_json:
+        click.echo(f"aigc-tag: skipped: {outcome['src']}: {outcome.get('message', '')}", err=True)
     for warning in outcome.get("result", {}).get("warnings", []):
         click.echo(f"aigc-tag: warning: {outcome['src']}: {warning}", err=True)
     if outcome["status"] == "tagged" and not as_json:
