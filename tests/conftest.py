@@ -18,6 +18,20 @@ UNSIGNED = THIRDPARTY / "unsigned"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not found")
+
+
+def _perl_has(module: str) -> bool:
+    if shutil.which("perl") is None:
+        return False
+    return subprocess.run(["perl", f"-M{module}", "-e", "1"], capture_output=True).returncode == 0
+
+
+# exiftool reads the members of a ZIP (DOCX, XLSX, PPTX, EPUB) only with Perl's Archive::Zip, a
+# package Debian merely recommends: without it exiftool warns and reports no XML tags at all.
+needs_exiftool_zip = pytest.mark.skipif(
+    shutil.which("exiftool") is None or not _perl_has("Archive::Zip"),
+    reason="exiftool or Perl's Archive::Zip missing (apt-get install libarchive-zip-perl)",
+)
 needs_samples = pytest.mark.skipif(
     not UNSIGNED.is_dir(), reason=f"third-party samples folder {UNSIGNED} is absent"
 )
@@ -70,6 +84,25 @@ def encode(image: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
+#: Tests that need a heavy extra or service (node-id prefixes): .ci/run installs those extras and
+#: runs these in its second stage (``-m heavy``), so the core suite stays light.
+HEAVY = (
+    "test_ray_engine.py",
+    "test_web_e2e.py",
+    "test_ledger.py::test_postgresql_ledger",
+    "test_llm_watermark.py::test_hf_",
+    "test_llm_watermark.py::test_numpy_hook_equals_hf_processor",
+    "test_llm_watermark.py::test_no_false_positive_on_500_unwatermarked",
+    "test_tag_text.py::test_verify_finds_the_generation_time_watermark",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.rsplit("/", 1)[-1].startswith(HEAVY):
+            item.add_marker(pytest.mark.heavy)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_ledger(tmp_path_factory):
     """Tests (and the CLI subprocesses they start) record into a throw-away provenance ledger,
@@ -77,4 +110,6 @@ def _private_ledger(tmp_path_factory):
     import os
 
     os.environ["AIGC_TAG_LEDGER"] = str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite")
+    # Run journals live in the user's state folder: keep the tests' out of the real one.
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
     yield
