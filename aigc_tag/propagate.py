@@ -13,10 +13,24 @@ Exactly one label stays (carrier ``write_label``: a container edit, media bytes 
 manifest in the input is kept valid by appending an update manifest (``c2pa.opened`` the old one
 as parent ingredient, then ``c2pa.edited.metadata``), which needs a signer; without one the file
 is refused unless ``break_c2pa``. There is no mode that removes a label.
+
+The Art. 6 decision for every upload is :func:`decide` (pure: it reads a finished verification
+:class:`~aigc_tag.verify.Report`) and :func:`auto_propagate` (verify, decide, re-label):
+
+* ``labelled``: a valid label in the metadata: kept, the platform's fields written (Art. 6 (1));
+* ``declared``: no label, the uploader declared the file AI-generated: Label 2 (Art. 6 (2));
+* ``suspected``: no label, not declared, but traces found (an explicit label, a C2PA or IPTC AI
+  declaration, a known watermark, generator parameters; ``evidence["traces"]`` of at least
+  ``min_strength``): Label 3 (Art. 6 (3)), with the traces that triggered it;
+* ``none``: no label, no declaration, no trace strong enough: left alone (weak hints reported);
+* ``invalid_label``: a label that is malformed or incomplete: left alone, never repaired or
+  replaced (Measures Art. 10), for a person to review;
+* ``unreadable``: the file could not be read or parsed: left alone.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +43,19 @@ from .label import FIELDS, AIGCLabel, charset_problems, check_provider_code, new
 
 if TYPE_CHECKING:
     from .provenance.sign import C2paSigner
+    from .verify.report import Report
+    from .watermark.keys import WatermarkKey
 
-__all__ = ["PropagateResult", "Propagator", "validate_propagator"]
+__all__ = [
+    "CASES",
+    "Art6Decision",
+    "AutoPropagation",
+    "PropagateResult",
+    "Propagator",
+    "auto_propagate",
+    "decide",
+    "validate_propagator",
+]
 
 _CODE = re.compile(r"00[0-9A-Z]{25}")
 
@@ -126,10 +151,19 @@ class Propagator:
     # --- entry points ---------------------------------------------------------------------
 
     def propagate_bytes(
-        self, data: bytes, *, propagate_id: str | None = None, name: str = "<bytes>"
+        self,
+        data: bytes,
+        *,
+        propagate_id: str | None = None,
+        name: str = "<bytes>",
+        reason: str | None = None,
     ) -> tuple[bytes, PropagateResult]:
+        """Re-label ``data``. ``reason`` (``"declared"`` or ``"suspected"``) says why an
+        unlabelled file is AI content for this call only (default: the Propagator's setting)."""
+        if reason not in (None, "declared", "suspected"):
+            raise ValueError(f"reason must be 'declared' or 'suspected', not {reason!r}")
         try:
-            return self._propagate(data, propagate_id, name)
+            return self._propagate(data, propagate_id, name, reason)
         except AigcTagError as exc:
             if str(exc).startswith(name):
                 raise
@@ -183,8 +217,10 @@ class Propagator:
         return label
 
     def _propagate(
-        self, data: bytes, propagate_id: str | None, name: str
+        self, data: bytes, propagate_id: str | None, name: str, reason: str | None = None
     ) -> tuple[bytes, PropagateResult]:
+        declared = self.declared if reason is None else reason == "declared"
+        suspected = self.suspected if reason is None else reason == "suspected"
         carrier = sniff_content(data, name=name)
         if not carrier.can_write:
             carrier.write_label(data, "")  # read-only carriers raise with their own reason
@@ -198,15 +234,15 @@ class Propagator:
                 ContentPropagator=self.propagator, PropagateID=pid,
                 ReservedCode2=self.reserved_code2,
             )  # fmt: skip
-            if self.declared or self.suspected:
+            if declared or suspected:
                 warnings.append(
                     f"the file already carries Label {previous.Label}; --declared/--suspected "
                     "ignored (an existing label is never changed or downgraded)"
                 )
-        elif self.declared or self.suspected:
-            case = "declared" if self.declared else "suspected"
+        elif declared or suspected:
+            case = "declared" if declared else "suspected"
             label = AIGCLabel(
-                Label="2" if self.declared else "3",
+                Label="2" if declared else "3",
                 ContentProducer=self.producer or self.propagator,
                 ProduceID=pid,
                 ContentPropagator=self.propagator,
@@ -270,3 +306,172 @@ def _ai_source_type(manifest: dict) -> str | None:
         if source.endswith(AI_SOURCE_SUFFIXES):
             return source
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# Measures Art. 6 for every upload: decide from a verification report, then re-label
+# --------------------------------------------------------------------------------------------
+
+#: Every case :func:`decide` returns; the first three are written, the others left alone.
+CASES = ("labelled", "declared", "suspected", "none", "invalid_label", "unreadable")
+_WRITTEN = {"labelled": None, "declared": "2", "suspected": "3"}
+_STRENGTH_ORDER = ("strong", "moderate", "weak")
+
+
+@dataclass(frozen=True)
+class Art6Decision:
+    """What a platform does with one upload (Measures Art. 6) and why.
+
+    ``label`` is the Label value the output carries (the kept one for ``labelled``), ``None``
+    when the file is left alone; ``evidence`` the traces that triggered ``suspected`` (for
+    ``declared`` and ``labelled`` the traces found, for the record); ``hints`` traces below
+    ``min_strength`` that triggered nothing."""
+
+    case: str
+    label: str | None
+    reason: str
+    evidence: tuple[dict, ...] = ()
+    hints: tuple[dict, ...] = ()
+
+    @property
+    def writes(self) -> bool:
+        """True when the platform writes a label (cases labelled, declared, suspected)."""
+        return self.case in _WRITTEN
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "label": self.label,
+            "writes": self.writes,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+            "hints": list(self.hints),
+        }
+
+
+def _inbound_label(report: Report) -> tuple[dict | None, str | None]:
+    """(the report's GB label, why it cannot be kept as it is) — (None, None) when absent."""
+    label = report.metadata_label
+    if label is None:
+        broken = [lab for lab in report.labels if lab.get("parse_error")]
+        if broken:
+            return {}, f"a label is present but does not parse: {broken[0]['parse_error']}"
+        return None, None
+    if label.get("Label") not in ("1", "2", "3"):
+        return label, f"Label {label.get('Label')!r} is not 1, 2 or 3"
+    if not (label.get("ContentProducer") and label.get("ProduceID")):
+        return label, "ContentProducer or ProduceID is empty"
+    return label, None
+
+
+def decide(
+    report: Report, *, declared: bool = False, min_strength: str = "moderate"
+) -> Art6Decision:
+    """The Art. 6 case of one verified upload (pure: reads only ``report``).
+
+    ``declared``: the uploader declared the file AI-generated. ``min_strength`` (``"strong"``,
+    ``"moderate"`` or ``"weak"``) is the weakest trace that makes an unlabelled file
+    ``suspected``; the default ignores bare hints such as a generator's name in EXIF Software.
+    """
+    if min_strength not in _STRENGTH_ORDER:
+        raise ValueError(f"min_strength must be one of {_STRENGTH_ORDER}, not {min_strength!r}")
+    if report.error or report.format is None:
+        problem = report.error or next((c.message for c in report.checks), "unreadable")
+        return Art6Decision("unreadable", None, f"cannot read the file: {problem}")
+    from .verify.evidence import build_traces
+
+    traces = report.evidence.get("traces")
+    traces = tuple(build_traces(report) if traces is None else traces)
+    label, problem = _inbound_label(report)
+    if problem is not None:
+        reason = f"the inbound label is malformed ({problem}); it is never repaired or replaced"
+        return Art6Decision("invalid_label", None, reason + ": review by hand", traces)
+    if label is not None:
+        reason = f"carries Label {label['Label']}: kept, the platform's fields written"
+        if declared:
+            reason += " (the declaration does not change an existing label)"
+        return Art6Decision("labelled", label["Label"], reason, traces)
+    if declared:
+        return Art6Decision("declared", "2", "no label; the uploader declared it AI", traces)
+    limit = _STRENGTH_ORDER.index(min_strength)
+    strong = tuple(t for t in traces if _STRENGTH_ORDER.index(t["strength"]) <= limit)
+    hints = tuple(t for t in traces if t not in strong)
+    if strong:
+        kinds = ", ".join(dict.fromkeys(t["kind"] for t in strong))
+        return Art6Decision("suspected", "3", f"no label, not declared; traces: {kinds}",
+                            strong, hints)  # fmt: skip
+    reason = "no label, not declared, no trace of AI generation"
+    if hints:
+        reason = f"no label, not declared; only hints below {min_strength}: left alone"
+    return Art6Decision("none", None, reason, (), hints)
+
+
+@dataclass
+class AutoPropagation:
+    """One upload through :func:`auto_propagate`: the decision, the re-labelled bytes (None
+    when left alone or refused) and what the write did, with the verification report it was
+    based on; ``error`` is why the rules refused a write the decision called for."""
+
+    decision: Art6Decision
+    report: Report
+    data: bytes | None = None
+    result: PropagateResult | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The run-report record: the decision's fields, the verdict, evidence notes (what was
+        not checked) and the write's result (None when left alone)."""
+        return {
+            "path": self.report.path,
+            "format": self.report.format,
+            "verdict": self.report.verdict.value,
+            **self.decision.to_json(),
+            "notes": list(self.report.evidence.get("notes") or []),
+            "result": self.result.to_json() if self.result else None,
+            "error": self.error,
+        }
+
+
+def auto_propagate(
+    source: bytes | str | os.PathLike[str],
+    propagator: Propagator | str,
+    *,
+    declared: bool = False,
+    name: str | None = None,
+    propagate_id: str | None = None,
+    min_strength: str = "moderate",
+    watermark_key: WatermarkKey | None = None,
+    trust_anchors_pem: str | None = None,
+) -> AutoPropagation:
+    """Verify ``source`` (a path or file bytes), decide its Art. 6 case and re-label it.
+
+    ``propagator`` is a :class:`Propagator` (its C2PA signer, ``break_c2pa``, ``producer`` and
+    ``reserved_code2`` apply) or a platform code. Nothing is written to disk: the re-labelled
+    bytes are in ``.data``. A write the rules refuse (a C2PA manifest without a signer, a
+    format that cannot carry a label, labels that disagree) leaves ``.data`` None and says why
+    in ``.error`` (the decision stands); a file that cannot be read raises
+    :class:`~aigc_tag.errors.AigcTagError`, naming it.
+
+    >>> out = auto_propagate("upload.png", "001191110108MA01ABCDEN20001")   # doctest: +SKIP
+    >>> out.decision.case, out.decision.label                               # doctest: +SKIP
+    ('suspected', '3')
+    """
+    from .verify import verify_bytes
+
+    path = None if isinstance(source, bytes) else Path(source)
+    data = source if path is None else read_source(path)
+    label = name or ("<bytes>" if path is None else str(path))
+    platform = propagator if isinstance(propagator, Propagator) else Propagator(propagator)
+    report = verify_bytes(data, name=label, watermark=True, watermark_key=watermark_key,
+                          trust_anchors_pem=trust_anchors_pem, source_path=path)  # fmt: skip
+    decision = decide(report, declared=declared, min_strength=min_strength)
+    outcome = AutoPropagation(decision, report)
+    if decision.writes:
+        reason = None if decision.case == "labelled" else decision.case
+        try:
+            outcome.data, outcome.result = platform.propagate_bytes(
+                data, propagate_id=propagate_id, name=label, reason=reason
+            )
+        except AigcTagError as exc:
+            outcome.error = str(exc)
+    return outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import encode, photo
 from PIL import Image, PngImagePlugin
 
@@ -69,3 +71,50 @@ def test_known_producer_code_and_names():
     assert generator_names("即梦AI") == ["Jimeng / Dreamina (即梦)"]
     assert generator_names("Adobe Lightroom 5.3 (Macintosh)") == []
     assert generator_names("Bernie's camera") == []
+
+
+def test_sd_block_reader_equals_imwatermarks_decoder():
+    """The vectorised dwtDct read gives the very bits imwatermark's own decoder gives."""
+    import numpy as np
+    import pytest
+
+    imwatermark = pytest.importorskip("imwatermark")
+    from aigc_tag.verify.evidence import sd_bits, sd_block_scores
+
+    landscape = Path(__file__).parents[1] / "samples" / "landscape.jpg"
+    pictures = [photo(517, 389, seed=1), photo(256, 300, seed=2).rotate(30),
+                Image.open(landscape).convert("RGB")]  # fmt: skip
+    for im in pictures:
+        scores = sd_block_scores(im)
+        bgr = np.ascontiguousarray(np.asarray(im)[:, :, ::-1])
+        for length in (136, 48, 32):
+            theirs = imwatermark.WatermarkDecoder("bits", length).decode(bgr, "dwtDct")
+            assert np.array_equal(np.asarray(theirs, dtype=np.uint8), sd_bits(scores, length))
+
+
+def test_sd_watermark_bounds_and_traces():
+    from aigc_tag.verify.evidence import SD_MAX_PIXELS, build_traces, detect_sd_watermark
+
+    small = detect_sd_watermark(photo(200, 200))
+    assert not small["checked"] and "256x256" in small["reason"]
+    side = int(SD_MAX_PIXELS**0.5) + 1
+    big = detect_sd_watermark(Image.new("RGB", (side, side)))
+    assert not big["checked"] and "full resolution" in big["reason"]
+    exif = Image.Exif()
+    exif[0x0131] = "Midjourney v7"
+    report = verify_bytes(encode(photo(64, 48), "JPEG", exif=exif.tobytes()), watermark=False)
+    assert report.evidence["traces"] == build_traces(report)
+    (trace,) = report.evidence["traces"]
+    assert trace["kind"] == "generator_name" and trace["strength"] == "weak"
+    assert "sd watermark: not checked (watermark search off)" in report.evidence["notes"]
+
+
+def test_iptc_ai_source_is_a_moderate_trace_and_capture_is_none():
+    from aigc_tag.verify.evidence import build_traces
+    from aigc_tag.verify.report import Report
+
+    ai = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    capture = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    report = Report(path="x", evidence={"iptc_digital_source_type": [ai, capture]})
+    (trace,) = build_traces(report)
+    assert trace["kind"] == "iptc" and trace["strength"] == "moderate"
