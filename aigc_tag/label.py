@@ -122,9 +122,10 @@ def charset_problems(value: str) -> list[str]:
     """Annex E j) says values are *mainly* from the restricted ASCII set: report, do not fail."""
     if _ANNEX_E_CHARS.fullmatch(value):
         return []
-    bad = sorted({c for c in value if not _ANNEX_E_CHARS.fullmatch(c)})
-    shown = "".join(bad[:8])
-    return [f"characters outside Annex E j) set: {shown!r}"]
+    # In the order they occur, each once: sorted code points would scramble 中文平台 into 中台平文.
+    bad = list(dict.fromkeys(c for c in value if not _ANNEX_E_CHARS.fullmatch(c)))
+    more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
+    return [f"characters outside Annex E j) set: {''.join(bad[:8])!r}{more}"]
 
 
 def uscc_check_digit(first17: str) -> str | None:

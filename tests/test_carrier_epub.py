@@ -7,7 +7,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import exiftool_json
+from conftest import exiftool_json, needs_exiftool_zip
 
 from aigc_tag.carriers import epub, ooxml, sniff
 from aigc_tag.errors import CorruptContainer, UnsupportedFormat
@@ -52,6 +52,7 @@ def test_sniff_and_refine():
     assert ooxml.refine(data) is CARRIER
 
 
+@needs_exiftool_zip
 def test_label_in_opf_exiftool(tmp_path):
     src = make_epub()
     assert [(f.key, f.normative) for f in CARRIER.read_labels(src)] == [("aigc:label", False)]

@@ -14,7 +14,7 @@ import docx
 import openpyxl
 import pptx
 import pytest
-from conftest import exiftool_json
+from conftest import exiftool_json, needs_exiftool_zip
 
 from aigc_tag.carriers import ooxml, sniff
 from aigc_tag.errors import CorruptContainer, LimitExceeded, UnsupportedFormat
@@ -116,6 +116,7 @@ def reopen(kind: str, data: bytes) -> None:
         assert p.core_properties.author == "Ann"
 
 
+@needs_exiftool_zip
 @pytest.mark.parametrize("kind", sorted(MAKERS))
 def test_label_written_read_by_exiftool_and_libraries(kind, tmp_path):
     src = MAKERS[kind]()

@@ -189,6 +189,8 @@ def _decoded(item: Item, payload: bytes) -> bytes:
         raise CorruptContainer(f"HEIF item {item.item_id} does not inflate ({exc})") from None
     if len(out) > MAX_XMP_BYTES:
         raise LimitExceeded(f"HEIF item {item.item_id} inflates beyond {MAX_XMP_BYTES} bytes")
+    if not inflater.eof:  # zlib returns what it has for a cut stream: a cut label is no label
+        raise CorruptContainer(f"HEIF item {item.item_id}: deflate stream is truncated")
     return out
 
 

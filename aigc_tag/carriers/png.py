@@ -107,20 +107,44 @@ def _is_label_keyword(keyword: bytes) -> bool:
 @dataclass(frozen=True)
 class _Text:
     keyword: bytes
-    value: bytes  # inflated
+    value: bytes  # inflated (what inflated before the stream broke, when ``error`` is set)
     offset: int  # file offset of the stored (possibly compressed) value
     length: int
+    error: str | None = None  # the compressed stream is truncated, corrupt or of unknown method
 
 
-def _inflate(raw: bytes, where: str) -> bytes:
+def _inflate(raw: bytes, where: str) -> tuple[bytes, str | None]:
+    """Inflate one text value with the size cap: (value, problem). A stream that ends early
+    inflates "successfully" in zlib, so its end is checked: a cut label is unreadable, not
+    a shorter label."""
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(raw, MAX_TEXT_BYTES + 1)
     except zlib.error as exc:
-        raise CorruptContainer(f"PNG {where}: compressed text does not inflate ({exc})") from None
+        return b"", f"PNG {where}: compressed text does not inflate ({exc})"
     if len(out) > MAX_TEXT_BYTES or inflater.unconsumed_tail:
         raise LimitExceeded(f"PNG {where}: text inflates beyond {MAX_TEXT_BYTES} bytes")
-    return out
+    if not inflater.eof:
+        return out, f"PNG {where}: compressed text is truncated (the zlib stream does not end)"
+    return out, None
+
+
+def _inflate_method(method: int, raw: bytes, where: str) -> tuple[bytes, str | None]:
+    if method != 0:  # PNG defines only method 0 (zlib deflate)
+        return b"", f"PNG {where}: unknown compression method {method}"
+    return _inflate(raw, where)
+
+
+def crc_problem(chunk: Chunk, data: bytes) -> str | None:
+    """A warning when the chunk's stored CRC does not match its type and body, else None."""
+    stored = struct.unpack_from(">I", data, chunk.end - 4)[0]
+    computed = zlib.crc32(data[chunk.start + 4 : chunk.end - 4]) & 0xFFFFFFFF
+    if stored == computed:
+        return None
+    return (
+        f"PNG {chunk.name}: CRC mismatch (stored {stored:08x}, computed {computed:08x}): the "
+        "chunk was altered or damaged after it was written"
+    )
 
 
 def _parse_text(chunk: Chunk, data: bytes) -> _Text:
@@ -135,10 +159,11 @@ def _parse_text(chunk: Chunk, data: bytes) -> _Text:
     if chunk.type == b"zTXt":
         if not rest:
             raise CorruptContainer(f"PNG {chunk.name}: no compression method byte")
-        return _Text(keyword, _inflate(rest[1:], chunk.name), at + 1, len(rest) - 1)
+        value, error = _inflate_method(rest[0], rest[1:], chunk.name)
+        return _Text(keyword, value, at + 1, len(rest) - 1, error)
     if len(rest) < 2:
         raise CorruptContainer(f"PNG {chunk.name}: truncated iTXt header")
-    compressed = rest[0] == 1
+    compressed, method = rest[0] == 1, rest[1]
     lang, sep1, rest = rest[2:].partition(b"\0")
     translated, sep2, text = rest.partition(b"\0")
     if not (sep1 and sep2):
@@ -146,8 +171,8 @@ def _parse_text(chunk: Chunk, data: bytes) -> _Text:
             f"PNG {chunk.name}: iTXt language or translated keyword unterminated"
         )
     at += 2 + len(lang) + 1 + len(translated) + 1
-    value = _inflate(text, chunk.name) if compressed else text
-    return _Text(keyword, value, at, len(text))
+    value, error = _inflate_method(method, text, chunk.name) if compressed else (text, None)
+    return _Text(keyword, value, at, len(text), error)
 
 
 def _xmp_itxt(packet: bytes) -> bytes:
@@ -174,9 +199,15 @@ class PngCarrier:
         found: list[Found] = []
         for chunk in chunks(data):
             if chunk.type in _TEXT_TYPES:
-                found += _text_labels(chunk, data)
+                here = _text_labels(chunk, data)
             elif chunk.type == b"eXIf":
-                found += find_user_comments(chunk.body(data), location=chunk.name)
+                here = find_user_comments(chunk.body(data), location=chunk.name)
+            else:
+                continue
+            problem = crc_problem(chunk, data) if here else None
+            for f in here if problem else ():
+                f.notes.append(problem)
+            found += here
         return found
 
     @guarded
@@ -184,7 +215,7 @@ class PngCarrier:
         """The first XMP packet (inflated if the chunk was compressed), or None."""
         for chunk in chunks(data):
             if chunk.type in _TEXT_TYPES and _keyword(chunk, data) == XMP_KEYWORD:
-                return _parse_text(chunk, data).value
+                return _checked(_parse_text(chunk, data))
         return None
 
     @guarded
@@ -197,7 +228,7 @@ class PngCarrier:
             c for c in all_chunks if c.type in _TEXT_TYPES and _keyword(c, data) == XMP_KEYWORD
         ]
         target = xmp_chunks[0] if xmp_chunks else None
-        existing = _parse_text(target, data).value if target else None
+        existing = _checked(_parse_text(target, data)) if target else None
         new_xmp = _xmp_itxt(xmp_mod.merge_label(existing, label_json, extra_xmp))
         if target is None and not any(c.type == b"IDAT" for c in all_chunks):
             raise CorruptContainer("PNG has no IDAT chunk")
@@ -232,24 +263,38 @@ class PngCarrier:
         return _splice(data, all_chunks, encoded)
 
 
+def _checked(text: _Text) -> bytes:
+    """The value of a text chunk that must be whole (XMP to merge into or to return)."""
+    if text.error:
+        raise CorruptContainer(text.error)
+    return text.value
+
+
 def _text_labels(chunk: Chunk, data: bytes) -> list[Found]:
+    """The labels of one text chunk; a label chunk that cannot be read is one unreadable site."""
     keyword = _keyword(chunk, data)
-    if keyword == XMP_KEYWORD:
-        xmp = _parse_text(chunk, data).value
-        return found_in_xmp(xmp, location=f"{chunk.name}/XMP", normative=chunk.type == b"iTXt")
-    if not _is_label_keyword(keyword):
+    is_xmp = keyword == XMP_KEYWORD
+    if not (is_xmp or _is_label_keyword(keyword)):
         return []
-    text = _parse_text(chunk, data)
+    try:
+        text = _parse_text(chunk, data)
+    except CorruptContainer as exc:
+        text = _Text(keyword, b"", chunk.start + 8, chunk.end - chunk.start - 12, str(exc))
+    if is_xmp and not text.error:
+        return found_in_xmp(
+            text.value, location=f"{chunk.name}/XMP", normative=chunk.type == b"iTXt"
+        )
     return [
         found_from_value(
             text.value,
-            carrier="png-text",
-            location=chunk.name,
+            carrier="xmp" if is_xmp else "png-text",
+            location=f"{chunk.name}/XMP" if is_xmp else chunk.name,
             key=keyword.decode("latin-1"),
             offset=text.offset,
             length=text.length,
-            form="text",
-            normative=False,
+            form="packet" if is_xmp else "text",
+            normative=is_xmp and chunk.type == b"iTXt",
+            error=text.error,
         )
     ]
 
@@ -259,7 +304,7 @@ def _without_label(chunk: Chunk, data: bytes) -> bytes:
     if chunk.type in _TEXT_TYPES:
         keyword = _keyword(chunk, data)
         if keyword == XMP_KEYWORD:  # a second XMP packet: keep it, minus any label
-            xmp = _parse_text(chunk, data).value
+            xmp = _checked(_parse_text(chunk, data))
             if xmp_mod.find_label_properties(xmp):
                 return _xmp_itxt(xmp_mod.remove_label(xmp))
         elif _is_label_keyword(keyword):

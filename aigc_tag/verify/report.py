@@ -91,21 +91,32 @@ class Report:
         }
 
     def to_json_line(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        """One line of JSON, valid UTF-8 whatever a label or file name holds (lone surrogates
+        are written as ``\\uXXXX`` escapes)."""
+        from ..fileio import escape_surrogates
+
+        line = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return escape_surrogates(line)
 
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome in (Outcome.FAIL, Outcome.ERROR)]
 
 
-def compose_verdict(checks: list[CheckResult], *, label_decoded: bool) -> Verdict:
+def compose_verdict(
+    checks: list[CheckResult], *, label_decoded: bool, explicit_is_label: bool = False
+) -> Verdict:
     """Frozen precedence: any error -> inconclusive, any fail -> noncompliant,
-    a decoded label -> compliant, else not_found. Warnings never change the verdict."""
+    a decoded label -> compliant, else not_found. Warnings never change the verdict.
+
+    ``explicit_is_label``: the format has no metadata container (plain text) and its explicit
+    label is there, so that label stands for the label (docs/report-schema.md, *Verdict
+    semantics*); the caller decides it, the composer stays a function of its arguments."""
     outcomes = {c.outcome for c in checks}
     if Outcome.ERROR in outcomes:
         return Verdict.INCONCLUSIVE
     if Outcome.FAIL in outcomes:
         return Verdict.NONCOMPLIANT
-    return Verdict.COMPLIANT if label_decoded else Verdict.NOT_FOUND
+    return Verdict.COMPLIANT if label_decoded or explicit_is_label else Verdict.NOT_FOUND
 
 
 EXIT_CODES = {
