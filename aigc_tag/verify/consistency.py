@@ -9,8 +9,8 @@ Decisions (documented in docs/report-schema.md):
 * K01/K02 contradictions are warnings, not failures: a file cannot tell us which layer is wrong,
   and a composite (a captured photo edited with AI) can legitimately carry both claims. Over-
   declaring AI breaks no rule; the warning is for a human to look at.
-* Only an intact manifest (Trusted or Valid) is compared: an Invalid manifest's assertions are not
-  to be relied on (C01 already fails it).
+* Only an intact manifest is compared (Trusted, Valid, or Invalid for trust findings only, e.g.
+  an expired credential): a manifest with integrity findings is not to be relied on (C01 fails).
 * K03 (AI declared by C2PA/IPTC but no GB label) is information: for China the Annex E label is
   still required (Measures Art. 5); the verdict stays ``not_found``, never ``compliant``.
 """
@@ -53,7 +53,8 @@ def run_consistency_checks(
 ) -> list[CheckResult]:
     """K01-K03 from the report's ``metadata_label``, ``c2pa`` and ``evidence`` objects."""
     iptc = list(evidence.get("iptc_digital_source_type") or [])
-    intact = bool(c2pa and c2pa.get("state") in ("Trusted", "Valid"))
+    # Intact = no integrity finding; an expired or untrusted signer still says what it says.
+    intact = bool(c2pa and c2pa.get("intact", c2pa.get("state") in ("Trusted", "Valid")))
     c2pa_sources = list(c2pa.get("digital_source_types") or []) if intact else []
     return [
         _k01(label, iptc, c2pa_sources, intact),
