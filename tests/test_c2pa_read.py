@@ -211,6 +211,9 @@ def test_expired_credential_still_declares_ai_and_stays_compliant(expired_ai_jpe
         checks = outcomes(report)
         assert checks["C01"] == "warn" and checks["C02"] == "pass"
         assert report.verdict is Verdict.COMPLIANT, [c.message for c in report.failed()]
+        # an intact manifest is strong evidence whatever its signer's standing (Art. 6)
+        (trace,) = [t for t in report.evidence["traces"] if t["kind"] == "c2pa"]
+        assert trace["strength"] == "strong" and "expired" in trace["detail"]
 
 
 def test_a_chain_outside_the_anchors_is_untrusted_not_invalid(thirdparty):

@@ -413,8 +413,13 @@ def _c2pa_traces(c2pa: dict | None) -> list[dict]:
         return []
     sources = ", ".join(s.rsplit("/", 1)[-1] for s in c2pa.get("digital_source_types") or [])
     state = c2pa.get("state")
-    if state in ("Valid", "Trusted"):
-        trust = "trusted signer" if state == "Trusted" else "signer not in the trust anchors"
+    # Integrity, not trust, decides: an expired or unknown signer over an intact manifest still
+    # declares what its producer signed (c2pa-rs calls an expired credential Invalid).
+    if state in ("Valid", "Trusted") or c2pa.get("intact"):
+        distrust = "signing credential: " + ", ".join(c2pa.get("trust_failures") or ["?"])
+        trust = {"Trusted": "trusted signer", "Valid": "signer not in the trust anchors"}.get(
+            state or "", distrust
+        )
         detail = f"C2PA manifest declares AI ({sources}); intact, {trust}"
         return [_trace("c2pa", detail, "strong", "c2pa")]
     detail = f"C2PA manifest declares AI ({sources}) but does not validate (state {state})"
