@@ -23,17 +23,50 @@ from .errors import (
     LimitExceeded,
     UnsupportedFormat,
 )
-from .label import AIGCLabel, parse_label
-from .tagging import Tagger, TagResult
-from .verify import Report, Verdict, verify, verify_bytes
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+    from .label import AIGCLabel, parse_label
+    from .propagate import Art6Decision, AutoPropagation, Propagator, auto_propagate, decide
+    from .tagging import Tagger, TagResult
+    from .verify import Report, Verdict, verify, verify_bytes
+
+# Loaded on first use (PEP 562): `aigc-tag --version` and a command that needs only metadata
+# must not pay for numpy, OpenCV and the codecs.
+_LAZY = {
+    "AIGCLabel": "label",
+    "parse_label": "label",
+    "Art6Decision": "propagate",
+    "AutoPropagation": "propagate",
+    "Propagator": "propagate",
+    "auto_propagate": "propagate",
+    "decide": "propagate",
+    "Tagger": "tagging",
+    "TagResult": "tagging",
+    "Report": "verify",
+    "Verdict": "verify",
+    "verify": "verify",
+    "verify_bytes": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
 __version__ = "0.1.0"
 __all__ = [
     "AIGCLabel",
+    "Art6Decision",
+    "AutoPropagation",
     "AigcTagError",
     "AigcTagWarning",
     "CorruptContainer",
@@ -41,11 +74,14 @@ __all__ = [
     "InvalidInput",
     "InvalidLabel",
     "LimitExceeded",
+    "Propagator",
     "Report",
     "TagResult",
     "Tagger",
     "UnsupportedFormat",
     "Verdict",
+    "auto_propagate",
+    "decide",
     "parse_label",
     "tag_audio",
     "tag_bytes",
@@ -65,6 +101,8 @@ def tag_bytes(
     ``settings`` are :class:`Tagger` keyword arguments (``text``, ``position``, ``visible``,
     ``metadata``, ``label``, ``break_c2pa``).
     """
+    from .tagging import Tagger
+
     out, result = Tagger(producer, **settings).tag_bytes(data, produce_id=produce_id)
     return _warned(out, result)
 
@@ -82,6 +120,8 @@ def tag_image(
 
     ``save_options`` go to Pillow's encoder (e.g. ``{"quality": 90}``); ``settings`` to Tagger.
     """
+    from .tagging import Tagger
+
     tagger = Tagger(producer, **settings)
     out, result = tagger.tag_image(
         image, format=format, produce_id=produce_id, **(save_options or {})
@@ -103,6 +143,8 @@ def tag_audio(
     and return the file in ``format`` (wav, flac, mp3, ogg, opus, m4a); ``settings`` go to Tagger
     (``audible``, ``audible_at``, ``watermark``, ...). Out-of-range floats and NaN raise
     :class:`InvalidInput`."""
+    from .tagging import Tagger
+
     out, result = Tagger(producer, **settings).tag_audio(
         samples, sample_rate, format=format, bitrate_kbps=bitrate_kbps, produce_id=produce_id
     )
@@ -116,6 +158,8 @@ def tag_text(text: str, *, producer: str, produce_id: str | None = None, **setti
     in your own store or write a sidecar with ``Tagger.tag_file(..., sidecar=True)``)."""
     if not isinstance(text, str):
         raise InvalidInput(f"tag_text takes a str, not {type(text).__name__}")
+    from .tagging import Tagger
+
     out, result = Tagger(producer, **settings).tag_bytes(
         text.encode("utf-8"), produce_id=produce_id, name="<text>"
     )
@@ -129,6 +173,7 @@ def tag_video(
     opening caption, frame and soundtrack watermark, metadata label (``settings`` as Tagger)."""
     from .carriers import sniff_content
     from .inputs import file_bytes
+    from .tagging import Tagger
 
     data = file_bytes(data)
     kind = sniff_content(data, name="<video>").media_type
