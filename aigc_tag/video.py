@@ -25,6 +25,7 @@ import numpy as np
 
 from .carriers import Carrier
 from .errors import AigcTagError
+from .fileio import temp_prefix
 from .label import AIGCLabel
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def apply_layers(data: bytes, carrier: Carrier, label: AIGCLabel, plan: VideoLay
 def render(data: bytes, container: str, label: AIGCLabel, plan: VideoLayers) -> bytes:
     """The pixel pass alone: caption and/or frame watermark (and the soundtrack mark), the rest
     of the file kept. ``container`` is the carrier name (mp4, mov, mkv, webm, avi, flv)."""
-    with tempfile.TemporaryDirectory(prefix="aigc-tag-video-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("video")) as tmp:
         src = str(Path(tmp) / "input.bin")
         Path(src).write_bytes(data)
         try:
@@ -500,7 +501,7 @@ def self_check(
     ``"watermark"`` leaves ``result.layers``."""
     if plan.declaration is None and plan.payload is None:
         return
-    with tempfile.TemporaryDirectory(prefix="aigc-tag-video-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("video")) as tmp:
         path = str(Path(tmp) / "output.bin")
         Path(path).write_bytes(out)
         if plan.declaration is not None:
@@ -535,16 +536,18 @@ def verify_video(
     *,
     watermark: bool,
     key: WatermarkKey | None,
+    ocr: bool = True,
 ) -> None:
     """Fill ``report.visible_label`` and ``report.watermark`` for a video and append the caption
-    (X-I1..X-I4) and watermark (W01/W02) checks. Decoding problems become ERROR checks
-    (inconclusive), never an exception."""
+    (X-I1..X-I4) and watermark (W01/W02) checks. Without a declared caption, ``ocr`` reads the
+    opening frames for anyone's explicit label (X-I1..X-I4, X-V1: visible/ocr.py). Decoding
+    problems become ERROR checks (inconclusive), never an exception."""
     from .verify.checks import result as check
     from .verify.checks import run_caption_checks, run_watermark_checks
     from .verify.report import Outcome
     from .visible.inspect import CaptionEvidence
 
-    with tempfile.TemporaryDirectory(prefix="aigc-tag-video-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("video")) as tmp:
         path = str(Path(tmp) / "input.bin")
         Path(path).write_bytes(data)
         declared = extras.get("Caption")
@@ -559,8 +562,11 @@ def verify_video(
                     evidence.declared = json.loads(declared)
                 except ValueError:
                     pass
-            report.visible_label = {**evidence.to_json(), **ev}
+            report.visible_label = {**evidence.to_json(), **ev, "source": "declared",
+                                    "found": evidence.found}  # fmt: skip
             report.checks += run_caption_checks(evidence)
+        elif ocr:
+            _ocr_video(report, path)
         if not watermark:
             return
         try:
@@ -577,6 +583,19 @@ def verify_video(
         mark["soundtrack"] = _soundtrack(path, key)
         report.watermark = mark
         report.checks += run_watermark_checks(mark, report.metadata_label)
+
+
+def _ocr_video(report: Report, path: str) -> None:
+    """The explicit label anyone drew on the opening frames, read by OCR (no declaration)."""
+    from .verify.checks import run_ocr_caption_checks
+    from .visible.ocr import video_label
+
+    try:
+        visible = video_label(path)
+    except AigcTagError as exc:
+        visible = {"found": False, "source": "ocr", "error": f"cannot decode the video: {exc}"}
+    report.visible_label = visible
+    report.checks += run_ocr_caption_checks(visible, labelled=report.metadata_label is not None)
 
 
 def _soundtrack(path: str, key: WatermarkKey | None) -> dict | None:

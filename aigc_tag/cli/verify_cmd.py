@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..fileio import printable
 from ..verify import Outcome, Report, exit_code_for
 from ..verify import verify as verify_file
 from .batch import (
@@ -18,6 +19,7 @@ from .batch import (
     supported_in_walk,
     watermark_key_option,
 )
+from .limits import max_megapixels_option
 
 _SHOWN = {Outcome.FAIL, Outcome.ERROR, Outcome.WARN}
 
@@ -37,9 +39,9 @@ def _tokenizer(path: str | None) -> object | None:
 
 
 def _verify_one(
-    args: tuple[Job, bool, str | None, bool, str | None, bool, str | None, bool],
+    args: tuple[Job, bool, str | None, bool, str | None, bool, str | None, bool, bool],
 ) -> Report | None:
-    job, require_label, anchors, watermark, key_secret, thorough, tokenizer, thumbs = args
+    job, require_label, anchors, watermark, key_secret, thorough, tokenizer, thumbs, ocr = args
     if job.from_walk:
         if not supported_in_walk(job.src):
             return None
@@ -56,6 +58,7 @@ def _verify_one(
         watermark_key=key,
         thorough=thorough,
         tokenizer=_tokenizer(tokenizer),
+        ocr=ocr,
     )
     if thumbs and not report.error:
         from ..verify.render import thumbnail
@@ -142,9 +145,14 @@ def config_trust_anchors() -> tuple[str | None, str | None]:
 )
 @click.option("--no-watermark", is_flag=True, help="Skip the watermark search (faster).")
 @click.option(
+    "--no-ocr",
+    is_flag=True,
+    help="Images/video: do not read explicit labels aigc-tag did not declare (OCR, faster).",
+)
+@click.option(
     "--thorough",
     is_flag=True,
-    help="Audio: also search replay speeds of ±5 %% for the watermark (slower).",
+    help="Audio: also search replay speeds of ±5 % for the watermark (slower).",
 )
 @click.option(
     "--tokenizer",
@@ -155,6 +163,7 @@ def config_trust_anchors() -> tuple[str | None, str | None]:
 @watermark_key_option()
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
 @jobs_option()
+@max_megapixels_option
 def verify(
     paths: tuple[Path, ...],
     from_list,
@@ -166,6 +175,7 @@ def verify(
     html_path: Path | None,
     csv_path: Path | None,
     no_watermark: bool,
+    no_ocr: bool,
     watermark_key: str | None,
     thorough: bool,
     tokenizer: str | None,
@@ -189,7 +199,8 @@ def verify(
             click.echo(f"aigc-tag: {note}", err=True)
     thumbs = html_path is not None
     work = [
-        (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer, thumbs)
+        (job, require_label, anchors, not no_watermark, watermark_key, thorough, tokenizer, thumbs,
+         not no_ocr)  # fmt: skip
         for job in iter_jobs(paths, from_list=from_list, include=include, exclude=exclude)
     ]
     reports: list[Report] = []
@@ -238,9 +249,9 @@ def _print_human(report: Report, verbose: bool) -> None:
     colour = {"compliant": "green", "noncompliant": "red", "not_found": "yellow"}
     verdict = click.style(report.verdict.value, fg=colour.get(report.verdict.value, "magenta"))
     fmt = report.format or "unknown format"
-    click.echo(f"{report.path}: {verdict} ({fmt})")
+    click.echo(f"{printable(report.path)}: {verdict} ({fmt})")
     if report.metadata_label:
-        label = report.metadata_label
+        label = {k: printable(v) for k, v in report.metadata_label.items()}  # NUL, ESC escaped
         click.echo(
             f"  label: Label={label.get('Label')} ContentProducer="
             f"{label.get('ContentProducer')} ProduceID={label.get('ProduceID')} "
@@ -251,6 +262,10 @@ def _print_human(report: Report, verbose: bool) -> None:
         click.echo(
             f"  watermark: {mark['payload']['hex']} (p = {mark['p_value']:.1e}, {mark['key']} key)"
         )
+    visible = report.visible_label or {}
+    if visible.get("source") == "ocr" and visible.get("found"):
+        click.echo(f"  explicit label: {visible.get('text')!r} at the {visible.get('position')} "
+                   f"(read by OCR)")  # fmt: skip
     _print_audible(report.audible_label)
     c2pa = report.c2pa
     if c2pa and c2pa.get("present"):

@@ -21,6 +21,7 @@ from .checks import (
     run_c2pa_checks,
     run_caption_checks,
     run_label_checks,
+    run_ocr_caption_checks,
     run_text_checks,
     run_watermark_checks,
 )
@@ -57,6 +58,7 @@ def verify(
     watermark_key: WatermarkKey | None = None,
     thorough: bool = False,
     tokenizer: object | None = None,
+    ocr: bool = True,
 ) -> Report:
     """Verify one file. I/O problems are reported in ``Report.error``, never raised."""
     path = Path(path)
@@ -76,6 +78,7 @@ def verify(
         thorough=thorough,
         source_path=path,
         tokenizer=tokenizer,
+        ocr=ocr,
     )
 
 
@@ -91,13 +94,15 @@ def verify_bytes(
     thorough: bool = False,
     source_path: str | os.PathLike[str] | None = None,
     tokenizer: object | None = None,
+    ocr: bool = True,
 ) -> Report:
     """Verify in-memory file bytes; ``require_label`` makes a missing label a failure (M03).
 
     ``c2pa=False`` skips the C2PA manifest; ``watermark=False`` skips the (slower) watermark
     search; ``watermark_key`` reads a private mark instead of the public one; ``thorough`` adds
     the audio watermark's replay-speed search (±5 %); ``source_path`` is where the bytes came
-    from (plain text: its sidecar label is read from beside it)."""
+    from (plain text: its sidecar label is read from beside it); ``ocr=False`` skips reading
+    an explicit label that aigc-tag did not declare (images, video: visible/ocr.py)."""
     report = Report(path=name)
     try:
         carrier = sniff_content(data, name=name)
@@ -115,15 +120,19 @@ def verify_bytes(
         report.verdict = compose_verdict(report.checks, label_decoded=False)
         return report
     report.checks = [check_carrier(carrier.name, None), check_scanned(_places(carrier), None)]
-    report.checks += run_label_checks(found, require_label=require_label)
+    container = carrier.name not in NO_METADATA_CONTAINER
+    report.checks += run_label_checks(found, require_label=require_label and container)
     report.labels = [_label_json(f) for f in found]
     primary = primary_label(found)
     if primary is not None:
         report.metadata_label = {**(primary.parsed.fields or {}), "carrier": primary.location}
     packet = _xmp_packet(carrier, data)
-    pixels = _Pixels(data) if carrier.media_type == "image" else None
+    raster = carrier.media_type == "image" and carrier.name != "svg"  # SVG: vector, no pixels
+    pixels = _Pixels(data) if raster else None
+    if carrier.name == "svg":
+        _vector_visible(report, carrier, data, packet)
     if pixels is not None:
-        _visible(report, pixels, packet)
+        _visible(report, pixels, packet, ocr=ocr)
         if watermark:
             _watermark(report, pixels, watermark_key)
     if carrier.media_type == "audio":
@@ -132,23 +141,42 @@ def verify_bytes(
         from ..video import verify_video
 
         extras = _extras(carrier, data)
-        verify_video(report, carrier, data, extras, watermark=watermark, key=watermark_key)
+        verify_video(report, carrier, data, extras, watermark=watermark, key=watermark_key,
+                     ocr=ocr)  # fmt: skip
     if carrier.media_type == "text":
         report.text_label = _text(carrier, data, name, sidecar)
         if tokenizer is not None and carrier.name in ("txt", "markdown"):
             report.text_label["statistical"] = _statistical(data, name, tokenizer, watermark_key)
-        report.checks += run_text_checks(report.text_label, report.metadata_label)
+        report.checks += run_text_checks(
+            report.text_label, report.metadata_label, container=container, required=require_label
+        )
     if c2pa:
-        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, packet, _c2pa_sidecar(source_path))
+        report.c2pa = _c2pa(carrier, data, trust_anchors_pem, packet, _c2pa_sidecar(source_path),
+                            source_path=source_path)  # fmt: skip
         report.checks += run_c2pa_checks(report.c2pa)
-    from .evidence import collect
+    from .evidence import add_traces, collect
 
     report.evidence = collect(
         carrier, data, xmp_packet=packet, c2pa=report.c2pa, label=report.metadata_label
     )
     report.checks += run_consistency_checks(report.metadata_label, report.c2pa, report.evidence)
-    report.verdict = compose_verdict(report.checks, label_decoded=primary is not None)
+    add_traces(report, pixels, search=watermark)  # the SD mark and evidence["traces"] (Art. 6)
+    report.verdict = compose_verdict(
+        report.checks,
+        label_decoded=primary is not None,
+        explicit_is_label=not container and _explicit_present(report.checks),
+    )
     return report
+
+
+#: Formats whose files have no place for metadata (the Annex E record can only go to a sidecar):
+#: there the explicit label stands for the label (docs/report-schema.md, *Verdict semantics*).
+NO_METADATA_CONTAINER = frozenset({"txt"})
+
+
+def _explicit_present(checks: list[CheckResult]) -> bool:
+    """X-T1 found the explicit label (at the start or end, or only in the middle: a warning)."""
+    return any(c.id == "X-T1" and c.outcome in (Outcome.PASS, Outcome.WARN) for c in checks)
 
 
 def _fail_report(report: Report, message: str) -> Report:
@@ -199,25 +227,67 @@ class _Pixels:
         return self._shown
 
 
-def _visible(report: Report, pixels: _Pixels, packet: bytes | None) -> None:
-    """The explicit label, where aigc-tag declared the caption it drew (no OCR otherwise)."""
+def _visible(report: Report, pixels: _Pixels, packet: bytes | None, *, ocr: bool = True) -> None:
+    """The explicit label: the caption aigc-tag declared it drew, checked exactly against its
+    declaration; otherwise (``ocr``) whatever label OCR reads (visible/ocr.py)."""
     from .. import xmp
     from ..visible.inspect import CaptionEvidence, inspect_declared_caption
 
     declared = xmp.aigctag_properties(packet).get("Caption") if packet else None
     if not declared:
+        if ocr:
+            _ocr_visible(report, pixels)
         return
     shown = pixels.shown()
     if shown is None:
         evidence = CaptionEvidence({}, error=pixels.error)
     else:
         evidence = inspect_declared_caption(shown, declared)
-    report.visible_label = evidence.to_json()
+    report.visible_label = {**evidence.to_json(), "source": "declared", "found": evidence.found}
     checks = run_caption_checks(evidence)
     if shown is None:  # the pixels did not decode: a parser failed, so the file is inconclusive
         message = f"cannot decode the pixels to check the caption: {pixels.error}"
         checks[0] = result("X-I1", Outcome.ERROR, message)
     report.checks += checks
+
+
+def _vector_visible(report: Report, carrier: Carrier, data: bytes, packet: bytes | None) -> None:
+    """SVG: the explicit label is a ``<text>`` element, read from the document (its geometry from
+    its attributes); X-I1..X-I4 as for a declared raster caption. A caption declared in XMP but
+    gone from the drawing fails X-I1."""
+    from .. import xmp
+    from ..visible.inspect import CaptionEvidence
+
+    drawn = carrier.read_caption(data)  # type: ignore[attr-defined]
+    declared = xmp.aigctag_properties(packet).get("Caption") if packet else None
+    if drawn is None and not declared:
+        report.visible_label = {"found": False, "source": "svg-text"}
+        return
+    try:
+        geometry = drawn or json.loads(declared or "{}")
+    except ValueError:
+        geometry = {}
+    size = tuple(geometry.get("image_size") or ()) or None
+    contrast = (drawn or {}).get("contrast")
+    match = 1.0 if drawn else 0.0  # found as an element, or removed from the drawing
+    evidence = CaptionEvidence(geometry, size, True, match, contrast)  # type: ignore[arg-type]
+    source = "declared" if declared else "svg-text"
+    report.visible_label = {**evidence.to_json(), "found": drawn is not None, "source": source,
+                            "checked_on": "the SVG document (<text> element)"}  # fmt: skip
+    report.checks += run_caption_checks(evidence)
+
+
+def _ocr_visible(report: Report, pixels: _Pixels) -> None:
+    """``visible_label`` and X-I1..X-I4 from OCR, for every image without a declared caption."""
+    from ..visible.ocr import find_label
+
+    shown = pixels.shown()
+    if shown is None:
+        found = {"found": False, "source": "ocr", "error": f"cannot decode pixels: {pixels.error}"}
+    else:
+        found = find_label(shown).to_json()
+    report.visible_label = found
+    report.checks += run_ocr_caption_checks(found, labelled=report.metadata_label is not None)
 
 
 def _watermark(report: Report, pixels: _Pixels, key: WatermarkKey | None) -> None:
@@ -254,8 +324,6 @@ def _text(carrier: Carrier, data: bytes, name: str, sidecar: dict | None) -> dic
     from ..text import check_explicit, read_mark
 
     out: dict = {"explicit": None, "invisible": None, "sidecar": sidecar}
-    if carrier.name in ("xlsx", "pptx", "epub"):
-        return out
     try:
         shown = visible_text(data, carrier, name)
     except AigcTagError as exc:
@@ -371,63 +439,83 @@ def _c2pa(
     anchors: str | None,
     packet: bytes | None,
     sidecar: bytes | None = None,
+    *,
+    source_path: str | os.PathLike[str] | None = None,
 ) -> dict:
     """The report's ``c2pa`` object: always the same keys (docs/report-schema.md).
 
-    Trust is its own dimension: ``Valid`` is intact but signed by a signer outside the anchors.
-    A remote manifest (XMP ``dcterms:provenance`` or the SDK's "Remote:" error) is reported with
-    its URL and never fetched. Any failure of the native SDK on a present manifest becomes state
-    ``Error`` (C01 error: inconclusive), never an exception.
+    State and ``failures`` are c2pa-python's Reader's; ``trust_failures`` (expired, untrusted,
+    revoked credential) are kept apart from ``integrity_failures`` (hash or signature
+    mismatch), and a manifest with trust findings only is ``intact``. A remote manifest (an
+    http(s) ``dcterms:provenance`` or the SDK's "Remote:" error) is reported with its URL and
+    never fetched; a ``self#jumbf`` reference without a manifest means the manifest was
+    stripped. Any failure of the native SDK on a present manifest becomes state ``Error`` (C01
+    error: inconclusive), never an exception. A DASH media segment is read with the init
+    segment found beside ``source_path``.
     """
+    from ..provenance import c2pa_read
+
     out: dict = {
         "present": False,
         "state": None,
         "trust": "n.a.",
         "trusted": False,
+        "intact": False,
         "failures": [],
+        "trust_failures": [],
+        "integrity_failures": [],
+        "ingredient_failures": [],
         "signer": None,
         "claim_generator": None,
         "digital_source_types": [],
+        "ingredient_digital_source_types": [],
         "ai_declared": None,
+        "ai_declared_by": None,
         "remote": False,
         "remote_url": None,
+        "stripped": False,
+        "stripped_reference": None,
+        "dash_init_segment": False,
         "trust_anchors": bool(anchors),
         "error": None,
     }
+    init = None
+    if sidecar is None and c2pa_read.is_dash_segment(data) and source_path is not None:
+        found_init = c2pa_read.find_init_segment(source_path)
+        try:  # an init segment is a few kB: refuse a huge file posing as one
+            if found_init is not None and found_init.stat().st_size <= 16 * 1024**2:
+                init = found_init.read_bytes()
+        except OSError:
+            init = None
     try:
-        from ..provenance import inspect_c2pa
-
-        found = inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors, manifest_data=sidecar)
+        found = c2pa_read.inspect_c2pa(data, carrier.mime, trust_anchors_pem=anchors,
+                                       manifest_data=sidecar, init_segment=init)  # fmt: skip
     except ImportError as exc:
-        from ..provenance.c2pa_read import may_hold_c2pa
-
         found = None
-        if may_hold_c2pa(data):
-            found = {"present": True, "state": "Error", "failures": [f"c2pa-python: {exc}"]}
+        if c2pa_read.may_hold_c2pa(data):
+            found = {"present": True, "state": "Error", "error": f"c2pa-python: {exc}"}
     except Exception as exc:  # the native SDK is third-party code: never let it crash a verify
-        found = {"present": True, "state": "Error", "failures": [f"{type(exc).__name__}: {exc}"]}
-    url = _remote_url(packet)
+        found = {"present": True, "state": "Error", "error": f"{type(exc).__name__}: {exc}"}
+    reference = _remote_url(packet)
     if found is None:
-        if url:
-            out.update(present=True, remote=True, remote_url=url)
+        if reference and reference.startswith(("http://", "https://")):
+            out.update(present=True, remote=True, remote_url=reference)
+        elif reference and "jumbf=" in reference:  # points into the file, which has no store
+            out.update(stripped=True, stripped_reference=reference)
         return out
     out.update({k: v for k, v in found.items() if k in out})
-    out["present"] = True
+    if out["remote"]:
+        out["remote_url"] = out["remote_url"] or reference
     if out["state"] == "Error":
-        message = "; ".join(str(f) for f in found.get("failures") or []) or "unknown SDK error"
-        out["failures"], out["ai_declared"] = [], None
-        if "remote" in message.lower():
-            match = re.search(r"https?://\S+", message)
-            out.update(state=None, remote=True, remote_url=url or (match and match.group(0)))
-        else:
-            out["error"] = message
-    out["trust"] = {"Trusted": "trusted", "Valid": "untrusted"}.get(out["state"] or "", "n.a.")
+        out["error"] = out["error"] or "unknown SDK error"
     out["trusted"] = out["state"] == "Trusted"
+    out["trust"] = "trusted" if out["trusted"] else "untrusted" if out["intact"] else "n.a."
     return out
 
 
 def _remote_url(packet: bytes | None) -> str | None:
-    """The remote manifest reference of C2PA §11.3 (XMP ``dcterms:provenance``), if any."""
+    """The manifest reference of C2PA §11.3 (XMP ``dcterms:provenance``), if any: an http(s)
+    URL (remote manifest) or ``self#jumbf=/c2pa/...`` (the embedded one)."""
     if not packet:
         return None
     text = packet.decode("utf-8", "replace")

@@ -92,7 +92,8 @@ CHECKS: dict[str, CheckSpec] = {
             "X-I1",
             "E",
             "GB 45438 §5.2; Measures Art. 4(3)",
-            "Is the declared caption text (AI + generation elements) present in the pixels?",
+            "Is the explicit label (AI + generation elements) in the pixels: the caption "
+            "aigc-tag declared, or, without a declaration, one that OCR reads?",
         ),
         CheckSpec(
             "X-I2",
@@ -173,7 +174,7 @@ CHECKS: dict[str, CheckSpec] = {
             "C01",
             "E",
             "EU AI Act Art. 50(2); EU CoP 1.1 (signed metadata)",
-            "Is the C2PA manifest intact (Valid or Trusted), and is its signer trusted?",
+            "Is the C2PA manifest intact (no integrity finding), and is its signer trusted?",
         ),
         CheckSpec(
             "C02",
@@ -198,6 +199,13 @@ CHECKS: dict[str, CheckSpec] = {
             "I",
             "Measures Art. 5; GB 45438 §6.1",
             "When C2PA or IPTC declare AI, does the file also carry the GB Annex E label?",
+        ),
+        CheckSpec(
+            "X-V1",
+            "E",
+            "GB 45438 §5.4 (起始画面, 不少于2 s)",
+            "Does the video's explicit label (read by OCR) stay on screen from the first frame "
+            "for at least 2 s?",
         ),
     )
 }
@@ -228,28 +236,44 @@ def check_scanned(places: list[str], error: str | None) -> CheckResult:
 
 def check_present(found: list[Found], *, require_label: bool) -> CheckResult:
     if found:
-        return result("M03", Outcome.PASS, f"{len(found)} label value(s) found")
+        unreadable = sum(1 for f in found if f.error)
+        extra = f" ({unreadable} unreadable, see M04)" if unreadable else ""
+        return result("M03", Outcome.PASS, f"{len(found)} label value(s) found{extra}")
     if require_label:
         return result("M03", Outcome.FAIL, "no AIGC metadata label in the file")
     return result("M03", Outcome.SKIP, "no AIGC metadata label in the file")
 
 
 def check_json(found: list[Found]) -> CheckResult:
-    problems = []
+    """M04; an unreadable site (truncated stream) is an error: its value is unknown, so the file
+    can be neither passed nor failed. Site warnings (a bad chunk CRC) make a pass a warning."""
+    unreadable = [f"{_where(f)}: {f.error}" for f in found if f.error]
+    problems, notes = [], [f"{_where(f)}: {n}" for f in found for n in f.notes]
     for f in found:
+        if f.error:
+            continue
         if f.parsed.error:
             problems.append(f"{_where(f)}: {f.parsed.error}")
         elif f.parsed.duplicate_keys:
             problems.append(f"{_where(f)}: duplicate keys {', '.join(f.parsed.duplicate_keys)}")
+    if unreadable:
+        message = "label site unreadable, its value is unknown: " + "; ".join(unreadable + problems)
+        return result("M04", Outcome.ERROR, message)
     if problems:
-        return result("M04", Outcome.FAIL, "; ".join(problems))
-    forms = sorted({f.parsed.form for f in found})
-    return result("M04", Outcome.PASS, "JSON parses (" + ", ".join(forms) + " form)")
+        return result("M04", Outcome.FAIL, "; ".join(problems + notes))
+    forms = ", ".join(sorted({f.parsed.form for f in found}))
+    if notes:
+        message = f"JSON parses ({forms} form), but: " + "; ".join(notes)
+        return result("M04", Outcome.WARN, message, severity="W")
+    return result("M04", Outcome.PASS, f"JSON parses ({forms} form)")
 
 
 def check_key_name(found: list[Found]) -> CheckResult:
     fails, warns = [], []
-    for f in found:
+    readable = [f for f in found if not f.error]
+    if not readable:
+        return _not_decoded("M05", "field names")
+    for f in readable:
         if "AIGC" not in _field_name(f):
             fails.append(f"{_where(f)}: field name lacks 'AIGC'")
         elif f.carrier == "xmp" and f.namespace != TC260_NS:
@@ -260,11 +284,20 @@ def check_key_name(found: list[Found]) -> CheckResult:
         return result("M05", Outcome.FAIL, "; ".join(fails))
     if warns:
         return result("M05", Outcome.WARN, "; ".join(warns), severity="W")
-    return result("M05", Outcome.PASS, "field names: " + ", ".join(sorted({f.key for f in found})))
+    names = ", ".join(sorted({f.key for f in readable}))
+    return result("M05", Outcome.PASS, f"field names: {names}")
+
+
+def _not_decoded(check_id: str, what: str) -> CheckResult:
+    """The honest outcome of a field check when no label value decoded: M04 already failed
+    (or errored), and there is nothing here to check."""
+    return result(check_id, Outcome.SKIP, f"no label value decoded (see M04): {what} not checked")
 
 
 def check_keys(found: list[Found]) -> CheckResult:
     fails, warns = [], []
+    if not _decoded(found):
+        return _not_decoded("M06", "keys")
     for f in _decoded(found):
         fields = f.parsed.fields or {}
         renamed = [n for n in f.parsed.notes if n.startswith("key ")]
@@ -298,6 +331,8 @@ def _field_name(found: Found) -> str:
 
 def check_label_value(found: list[Found]) -> CheckResult:
     fails, warns = [], []
+    if not _decoded(found):
+        return _not_decoded("M07", "Label")
     for f in _decoded(found):
         value = (f.parsed.fields or {}).get("Label", "")
         if value not in LABEL_VALUES:
@@ -315,6 +350,8 @@ def check_label_value(found: list[Found]) -> CheckResult:
 
 def check_charset(found: list[Found]) -> CheckResult:
     fails, warns = [], []
+    if not _decoded(found):
+        return _not_decoded("M08", "character set")
     for f in _decoded(found):
         for key, value in (f.parsed.fields or {}).items():
             if has_control_chars(value):
@@ -330,7 +367,9 @@ def check_charset(found: list[Found]) -> CheckResult:
 
 def check_single(found: list[Found]) -> CheckResult:
     decoded = _decoded(found)
-    if len(decoded) <= 1:
+    if not decoded:
+        return _not_decoded("M09", "label count")
+    if len(decoded) == 1:
         return result("M09", Outcome.PASS, "exactly one label")
     places = ", ".join(_where(f) for f in decoded)
     distinct = {tuple(sorted((f.parsed.fields or {}).items())) for f in decoded}
@@ -423,6 +462,86 @@ def _caption_contrast(evidence: CaptionEvidence) -> CheckResult:
     return result("X-I4", outcome, f"glyph/box contrast {evidence.contrast:.1f}:1")
 
 
+#: OCR measures the glyph height on the pixels: below 5 % by less than this it is a warning
+#: (measurement error on the OCR corpus, benchmarks/ocr.py), further below a failure.
+OCR_HEIGHT_TOLERANCE = 0.005
+
+
+def run_ocr_caption_checks(visible: dict, *, labelled: bool) -> list[CheckResult]:
+    """X-I1..X-I4 (and X-V1 for video) on the explicit label OCR read (visible/ocr.py), for
+    pictures where aigc-tag declared no caption. ``labelled``: the file has a metadata label.
+
+    Nothing found is no failure: GB 45438 §5.2 and Measures Art. 4 require the explicit label
+    only on content whose provider must show it (deep synthesis that may confuse or mislead),
+    and OCR can miss stylised text. With a metadata label it is a warning; without one the
+    picture declares nothing, and for a platform (Measures Art. 6) a missing explicit label is
+    simply no evidence."""
+    if visible.get("error"):
+        return [result("X-I1", Outcome.SKIP, f"explicit label not read: {visible['error']}")]
+    if not visible.get("found"):
+        if labelled:
+            message = ("no explicit label found by OCR although the file carries an AIGC "
+                       "metadata label: GB 45438 §5.2 / Measures Art. 4 require a visible label "
+                       "(AI + 生成/合成) where the content may confuse or mislead")  # fmt: skip
+            out = [result("X-I1", Outcome.WARN, message, severity="W")]
+        else:
+            message = ("no explicit label found by OCR; the file declares nothing, so its "
+                       "absence is no GB 45438 failure (for a platform, Measures Art. 6: no "
+                       "evidence from the picture)")  # fmt: skip
+            out = [result("X-I1", Outcome.INFO, message, severity="I")]
+        if "duration_s" in visible:
+            out.append(result("X-V1", Outcome.SKIP, "no explicit label on the opening frames"))
+        return out
+    message = (f"explicit label {visible.get('text')!r} read by OCR at the "
+               f"{visible.get('position')} {visible.get('box')} (confidence "
+               f"{visible.get('confidence')})")  # fmt: skip
+    out = [result("X-I1", Outcome.PASS, message), _caption_edge(visible), _ocr_height(visible),
+           _ocr_contrast(visible.get("contrast"))]  # fmt: skip
+    if "duration_s" in visible:
+        out.append(_video_duration(visible))
+    return out
+
+
+def _ocr_height(visible: dict) -> CheckResult:
+    ratio, px = visible.get("glyph_height_ratio"), visible.get("glyph_height_px")
+    if ratio is None:
+        return result("X-I3", Outcome.WARN, "glyph height not measurable", severity="W")
+    side = min(visible.get("image_size") or [0])
+    message = f"measured glyph height {px} px = {ratio:.1%} of the shortest side {side} px"
+    if ratio >= 0.05:
+        return result("X-I3", Outcome.PASS, message)
+    if ratio >= 0.05 - OCR_HEIGHT_TOLERANCE:
+        return result("X-I3", Outcome.WARN, message + " (just below 5 %, within the OCR's "
+                      "measurement error)", severity="W")  # fmt: skip
+    return result("X-I3", Outcome.FAIL, message + " (below 5 %)")
+
+
+def _ocr_contrast(contrast: float | None) -> CheckResult:
+    if contrast is None:
+        return result("X-I4", Outcome.SKIP, "contrast not measured")
+    outcome = Outcome.PASS if contrast >= 4.5 else Outcome.WARN
+    return result("X-I4", outcome, f"glyph/surround contrast {contrast:.1f}:1")
+
+
+def _video_duration(visible: dict) -> CheckResult:
+    """X-V1 from ``duration_s`` (a lower bound from sampled opening frames, see
+    visible/ocr.py ``label_over_time``) and ``whole_video`` (shorter than 2 s, labelled
+    throughout)."""
+    seconds, frames = visible.get("duration_s") or 0.0, visible.get("frames") or []
+    if frames and not frames[0].get("found"):
+        first = next((f["t"] for f in frames if f.get("found")), None)
+        return result("X-V1", Outcome.FAIL, f"the explicit label is not on the first frame (first "
+                      f"read at {first} s): GB 45438 §5.4 wants it from the start")  # fmt: skip
+    if seconds >= 2.0 - 1e-3:
+        return result("X-V1", Outcome.PASS, f"explicit label on screen from the start for at "
+                      f"least {seconds:.2f} s")  # fmt: skip
+    if visible.get("whole_video"):
+        return result("X-V1", Outcome.PASS, f"the video lasts {seconds:.2f} s and the explicit "
+                      "label is on all of it")  # fmt: skip
+    return result("X-V1", Outcome.FAIL, f"explicit label on screen for about {seconds:.2f} s from "
+                  "the start: GB 45438 §5.4 wants at least 2 s")  # fmt: skip
+
+
 def run_audible_checks(audible: dict) -> list[CheckResult]:
     """X-A1/X-A2 from the report's ``audible_label`` object (see verify._audible)."""
     declared, cues = audible.get("declared"), audible.get("rhythm") or []
@@ -466,11 +585,31 @@ def _audible_spans(audible: dict) -> list[dict]:
     return list(audible.get("rhythm") or [])
 
 
-def run_text_checks(text: dict, label: dict | None) -> list[CheckResult]:
-    """X-T1, X-T2 and W-T1 from the report's ``text_label`` object (see verify._text)."""
-    out = [_explicit_text(text.get("explicit"), label)]
+def run_text_checks(
+    text: dict, label: dict | None, *, container: bool = True, required: bool = False
+) -> list[CheckResult]:
+    """X-T1, X-T2 and W-T1 from the report's ``text_label`` object (see verify._text).
+
+    ``container`` is False for a format with no metadata place (plain text): there the explicit
+    label is the label, so its absence fails when the text says it is AI-generated some other
+    way (sidecar, invisible mark) or ``required`` (``--require-label``), and its presence
+    without a sidecar warns (X-T2) that the Annex E record is missing."""
+    marked = bool((text.get("invisible") or {}).get("found"))
+    note = ""
+    if container and not label:
+        note = "; but no metadata label (M03): for this format the metadata label is still needed"
+    declares = _text_declares(label, marked=marked and not container,
+                              required=required and not container)  # fmt: skip
+    explicit = _explicit_text(text.get("explicit"), declares, note)
+    out = [explicit]
     sidecar = text.get("sidecar")
-    if sidecar and sidecar.get("found"):
+    if not container and not (sidecar and sidecar.get("found")):
+        if explicit.outcome in (Outcome.PASS, Outcome.WARN):
+            message = ("no sidecar label: the explicit label is this plain text's only label; "
+                       "write the Annex E record to a sidecar (tag --sidecar) or use a format "
+                       "with metadata (Markdown, HTML, DOCX, PDF)")  # fmt: skip
+            out.append(result("X-T2", Outcome.WARN, message))
+    elif sidecar and sidecar.get("found"):
         if sidecar.get("hash_ok"):
             out.append(result("X-T2", Outcome.PASS, "the sidecar's SHA-256 matches the file"))
         else:
@@ -496,7 +635,22 @@ def _statistical(found: dict) -> CheckResult:
     return result("W-T2", Outcome.INFO, f"no generation-time watermark: {summary}")
 
 
-def _explicit_text(explicit: dict | None, label: dict | None) -> CheckResult:
+def _text_declares(label: dict | None, *, marked: bool, required: bool) -> str | None:
+    """Why a missing explicit label fails X-T1 ("" for a metadata label), or None when nothing
+    says the text is AI-generated. ``marked``/``required`` count only for plain text."""
+    if label:
+        return ""
+    if marked:
+        return ": the invisible mark says the text was labelled as AI-generated"
+    if required:
+        return ": plain text's label is its explicit label (a label is required)"
+    return None
+
+
+def _explicit_text(explicit: dict | None, declares: str | None, note: str = "") -> CheckResult:
+    """X-T1; ``declares`` is None when nothing says the text is AI-generated (absence is then
+    the verdict's job), else why absence fails ("" for a metadata label); ``note`` is added to
+    a finding (the metadata label it still lacks)."""
     if explicit is None:
         return result("X-T1", Outcome.SKIP, "this format's visible text is not read "
                       "(metadata only)")  # fmt: skip
@@ -504,11 +658,11 @@ def _explicit_text(explicit: dict | None, label: dict | None) -> CheckResult:
         return result("X-T1", Outcome.ERROR, f"cannot read the text: {explicit['error']}")
     if explicit.get("found"):
         hit = (explicit.get("hits") or [{}])[0]
-        return result("X-T1", Outcome.PASS, f"explicit label at the {explicit.get('position')}: "
-                      f"{hit.get('text', '')!r}")  # fmt: skip
+        return result("X-T1", Outcome.PASS, f"explicit label found at the "
+                      f"{explicit.get('position')}: {hit.get('text', '')!r}{note}")  # fmt: skip
     if explicit.get("middle"):
         message = ("an explicit label appears only in the middle (allowed at a suitable position; "
-                   "start or end is the rule's usual place)")  # fmt: skip
+                   f"start or end is the rule's usual place){note}")  # fmt: skip
         return result("X-T1", Outcome.WARN, message)
     misses = "; ".join(str(m.get("problem")) for m in explicit.get("near_misses") or [])
     message = "no explicit label at the start or end"
@@ -516,8 +670,9 @@ def _explicit_text(explicit: dict | None, label: dict | None) -> CheckResult:
         message += f" (near misses: {misses})"
     # Absence is a failure only for text that declares itself AI-generated; otherwise it is the
     # verdict's job (not_found).
-    return result("X-T1", Outcome.FAIL if label else Outcome.INFO, message,
-                  severity=None if label else "I")  # fmt: skip
+    if declares is None:
+        return result("X-T1", Outcome.INFO, message, severity="I")
+    return result("X-T1", Outcome.FAIL, message + declares)
 
 
 def _invisible_text(invisible: dict | None, label: dict | None) -> CheckResult:
@@ -590,7 +745,23 @@ def primary_label(found: list[Found]) -> Found | None:
 
 def run_c2pa_checks(c2pa: dict | None) -> list[CheckResult]:
     """C01 (is the manifest intact, is its signer trusted) and C02 (does it declare AI), from the
-    report's ``c2pa`` object (see verify._c2pa). Absence is not a failure: it is discovery."""
+    report's ``c2pa`` object (see verify._c2pa). Absence is not a failure: it is discovery.
+
+    Only integrity findings (``integrity_failures``: hash or signature mismatch, missing or
+    malformed parts) fail C01; trust findings alone (``trust_failures``: untrusted, expired,
+    revoked credential) are a warning and never make the verdict noncompliant."""
+    if c2pa and c2pa.get("state") == "Error":
+        message = f"C2PA manifest could not be read: {c2pa.get('error')}"
+        if not c2pa.get("present"):  # e.g. a DASH segment alone, an encrypted PDF
+            message = f"C2PA not checked: {c2pa.get('error')}"
+        return [result("C01", Outcome.ERROR, message),
+                result("C02", Outcome.SKIP, "manifest unreadable")]  # fmt: skip
+    if c2pa and c2pa.get("stripped"):
+        message = (f"XMP dcterms:provenance points to an embedded manifest "
+                   f"({c2pa.get('stripped_reference')}) that is not in the file: a C2PA manifest "
+                   "was stripped")  # fmt: skip
+        return [result("C01", Outcome.WARN, message, severity="W"),
+                result("C02", Outcome.SKIP, "no C2PA manifest (stripped)")]  # fmt: skip
     if not c2pa or not c2pa.get("present"):
         return [result("C01", Outcome.SKIP, "no C2PA manifest"),
                 result("C02", Outcome.SKIP, "no C2PA manifest")]  # fmt: skip
@@ -599,28 +770,48 @@ def run_c2pa_checks(c2pa: dict | None) -> list[CheckResult]:
         message = f"remote manifest at {where} not fetched (offline verifier): not verified"
         return [result("C01", Outcome.WARN, message, severity="W"),
                 result("C02", Outcome.SKIP, "remote manifest not fetched")]  # fmt: skip
+    return [_c01_integrity_and_trust(c2pa), _c02_ai_declared(c2pa)]
+
+
+def _c01_integrity_and_trust(c2pa: dict) -> CheckResult:
     state, signer = c2pa.get("state"), c2pa.get("signer") or "unknown signer"
     codes = ", ".join(c2pa.get("failures") or []) or "no failure codes"
-    if state == "Error":
-        message = f"C2PA manifest could not be read: {c2pa.get('error')}"
-        return [result("C01", Outcome.ERROR, message),
-                result("C02", Outcome.SKIP, "manifest unreadable")]  # fmt: skip
-    if state == "Invalid":
-        valid = result("C01", Outcome.FAIL, f"C2PA manifest is Invalid (tampered or malformed): "
-                       f"{codes}; signer {signer}")  # fmt: skip
-    elif state == "Trusted":
-        valid = result("C01", Outcome.PASS, f"C2PA manifest Trusted, signed by {signer}")
-    else:
-        anchors = "" if c2pa.get("trust_anchors") else " (no trust anchors given)"
-        valid = result("C01", Outcome.WARN, f"C2PA manifest Valid (intact) but the signer {signer} "
-                       f"is not trusted{anchors}: {codes}", severity="W")  # fmt: skip
+    if state == "Trusted":
+        return result("C01", Outcome.PASS, f"C2PA manifest Trusted, signed by {signer}")
+    if state == "Invalid" and not _intact(c2pa):
+        return result("C01", Outcome.FAIL, f"C2PA manifest is Invalid (tampered or malformed): "
+                      f"{_integrity_codes(c2pa) or codes}; signer {signer}")  # fmt: skip
+    anchors = "" if c2pa.get("trust_anchors") else " (no trust anchors given)"
+    trust = ", ".join(c2pa.get("trust_failures") or []) or codes
+    return result("C01", Outcome.WARN, f"C2PA manifest intact ({state}) but the signer {signer} "
+                  f"is not trusted{anchors}: {trust} (a trust finding, not tampering)",
+                  severity="W")  # fmt: skip
+
+
+def _integrity_codes(c2pa: dict) -> str:
+    """The integrity findings, those of ingredient manifests named as such."""
+    own = set(c2pa.get("failures") or [])
+    codes = [c if c in own else f"{c} (in an ingredient's manifest)"
+             for c in c2pa.get("integrity_failures") or []]  # fmt: skip
+    return ", ".join(codes)
+
+
+def _intact(c2pa: dict) -> bool:
+    if "intact" in c2pa:
+        return bool(c2pa["intact"])
+    return c2pa.get("state") in ("Trusted", "Valid")
+
+
+def _c02_ai_declared(c2pa: dict) -> CheckResult:
     sources = ", ".join(c2pa.get("digital_source_types") or []) or "none"
-    if state == "Invalid":
-        declared = result("C02", Outcome.INFO, f"digitalSourceType {sources}, but the manifest is "
-                          "Invalid: not to be relied on")  # fmt: skip
-    elif c2pa.get("ai_declared"):
-        declared = result("C02", Outcome.PASS, f"declares AI: digitalSourceType {sources}")
-    else:
-        message = f"does not declare AI (digitalSourceType: {sources})"
-        declared = result("C02", Outcome.INFO, message)
-    return [valid, declared]
+    by_ingredient = c2pa.get("ai_declared_by") == "ingredient"
+    if by_ingredient:
+        ingredients = c2pa.get("ingredient_digital_source_types") or []
+        sources = ", ".join(sorted({i["digital_source_type"] for i in ingredients}))
+    where = " (in an ingredient manifest)" if by_ingredient else ""
+    if not _intact(c2pa):
+        return result("C02", Outcome.INFO, f"digitalSourceType {sources}{where}, but the manifest "
+                      "is Invalid: not to be relied on")  # fmt: skip
+    if c2pa.get("ai_declared"):
+        return result("C02", Outcome.PASS, f"declares AI{where}: digitalSourceType {sources}")
+    return result("C02", Outcome.INFO, f"does not declare AI (digitalSourceType: {sources})")
