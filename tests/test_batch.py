@@ -187,7 +187,10 @@ def test_a_file_that_hangs_times_out_alone(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     (good,) = make_pngs(src, 1)
     fifo = tmp_path / "stuck.png"
-    os.mkfifo(fifo)  # reading it blocks forever: a stand-in for a worker stuck on one file
+    # A 9 MP noise picture takes many seconds to caption and watermark: a stand-in for a worker
+    # stuck on one file (a FIFO no longer serves: it is refused before it is opened).
+    noise = Image.effect_noise((3000, 3000), 80).convert("RGB")
+    noise.save(fifo, compress_level=1)
     started = time.monotonic()
     res = cli(
         "tag",

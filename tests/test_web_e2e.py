@@ -3,7 +3,8 @@
 Needs ``apt-get install chromium`` and ``pip install playwright`` (Playwright drives the system
 browser through ``executable_path``; no browser is downloaded). Saves one screenshot per case
 into ``build/screenshots/web-*.png`` (never into the tracked tree); the README's images in docs/
-are refreshed on purpose with ``AIGC_TAG_SCREENSHOT_DIR=docs python -m pytest tests/test_web_e2e.py``.
+are refreshed on purpose with
+``AIGC_TAG_SCREENSHOT_DIR=docs python -m pytest tests/test_web_e2e.py``.
 """
 
 from __future__ import annotations
@@ -203,6 +204,55 @@ def test_untagged_and_hostile_name(server, browser, files, tmp_path):
         assert odd.locator(".fname").inner_text() == hostile.name  # shown as text
         assert page.evaluate("window.pwned") is None
         assert page.locator("img[src='x']").count() == 0
+    finally:
+        ctx.close()
+
+
+def test_text_whose_only_label_is_the_explicit_one(server, browser, tmp_path):
+    """Plain text: the wording is the label (compliant); Markdown without front matter: the
+    wording was found and the metadata label is missing, so never "No label found"."""
+    url, _ = server
+    words = "巴黎是法国的首都，塞纳河穿城而过。\n\n本内容由人工智能生成\n"
+    (tmp_path / "answer.txt").write_text(words, encoding="utf-8")
+    (tmp_path / "answer.md").write_text("# 答案\n\n" + words, encoding="utf-8")
+    ctx, page = _page(browser, "en-US")
+    try:
+        page.goto(url + "/")
+        page.locator("body[data-ready='1']").wait_for()
+        plain = _upload(page, tmp_path / "answer.txt").locator(".verdict")
+        assert plain.get_attribute("data-verdict") == "compliant"
+        md = _upload(page, tmp_path / "answer.md")
+        verdict = md.locator(".verdict")
+        assert verdict.get_attribute("data-verdict") == "not_found"
+        assert verdict.inner_text().strip() == "No metadata label"
+        assert "explicit label was found" in md.inner_text()
+        page.click("#lang-zh")
+        assert verdict.inner_text().strip() == "未发现隐式标识"
+    finally:
+        ctx.close()
+
+
+def test_unreadable_label_is_inconclusive_not_absent(server, browser, tmp_path):
+    import struct
+    import zlib
+
+    url, _ = server
+    body = b"AIGC\0\0" + zlib.compress(b'{"AIGC":{"Label":"1"}}' + bytes(range(256)) * 4)[:200]
+    crc = struct.pack(">I", zlib.crc32(b"zTXt" + body))
+    cut = struct.pack(">I", len(body)) + b"zTXt" + body + crc
+    src = (SAMPLES / "badge.png").read_bytes()
+    at = src.index(b"IDAT") - 4
+    path = tmp_path / "cut-label.png"
+    path.write_bytes(src[:at] + cut + src[at:])
+    ctx, page = _page(browser, "en-US")
+    try:
+        page.goto(url + "/")
+        page.locator("body[data-ready='1']").wait_for()
+        card = _upload(page, path)
+        assert card.locator(".verdict").get_attribute("data-verdict") == "inconclusive"
+        meta = card.locator('[data-section="metadata"]').inner_text()
+        assert "could not be read or parsed" in meta and "No AIGC metadata" not in meta
+        assert "truncated" in card.locator('[data-role="problem"]').inner_text()
     finally:
         ctx.close()
 

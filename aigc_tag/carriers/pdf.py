@@ -18,6 +18,12 @@ Refused: encrypted documents (UnsupportedFormat; a password cannot be asked for,
 would change the encryption), damaged files that qpdf had to reconstruct (CorruptContainer, on
 write; reading is lenient), files over :data:`MAX_BYTES`.
 
+Decompression bombs. qpdf inflates a stream whole when it is read, an object stream too, so the
+module sets qpdf's per-stream decode limits (:data:`MAX_STREAM_BYTES`, unless the embedding
+program set its own) and turns "memory limit exceeded" into :class:`LimitExceeded`. A Flate XMP
+packet is inflated here with a running limit (:func:`_xmp_stream_bytes`) and refused as soon as
+it passes :data:`aigc_tag.xmp.MAX_XMP_BYTES`.
+
 C2PA in PDF: an embedded file / associated file whose ``/AFRelationship`` is ``/C2PA_Manifest``
 (or whose stream ``/Subtype`` is ``application/c2pa``), in ``/Root /AF`` or the EmbeddedFiles
 name tree.
@@ -49,12 +55,45 @@ from . import Found, found_from_value, found_in_xmp, guarded, register
 __all__ = ["CARRIER", "PdfCarrier"]
 
 MAX_BYTES = 512 * 1024 * 1024
+#: Largest decoded size of any one stream qpdf may produce (Flate, RunLength, predictors).
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+_QPDF_LIMITS = ("flate_max_memory", "run_length_max_memory", "png_max_memory", "tiff_max_memory")
+_OVER_LIMIT = "memory limit exceeded"
 LABEL_KEY = "/AIGC"
 EXTRA_PREFIX = "/aigctag:"
 STAMP_NAME = "/AigcTagLabel"
 STAMP_TEXT_KEY = "/AigcTagText"
 _M = TypeVar("_M", bound=Callable)
 _DAMAGED = ("file is damaged", "reconstruct", "can't find startxref")
+
+
+def _apply_qpdf_limits() -> None:
+    """Bound what qpdf decodes per stream; process-wide, so a limit already set is kept."""
+    try:
+        from pikepdf import settings
+
+        current = settings.get_qpdf_limits()
+    except (ImportError, AttributeError):  # pikepdf < 10.1: the XMP bound below still holds
+        return
+    unset = {name: MAX_STREAM_BYTES for name in _QPDF_LIMITS if not current.get(name)}
+    settings.set_qpdf_limits(**unset)
+
+
+_apply_qpdf_limits()
+
+
+def _too_large(what: str, limit: int) -> LimitExceeded:
+    return LimitExceeded(f"too large to process: {what} inflates past {limit >> 20} MiB")
+
+
+def _check_limits(pdf: pikepdf.Pdf) -> None:
+    """qpdf only warns when an object stream passes its decode limit (the objects in it then
+    look absent): a read that met one is refused, never reported as "no label"."""
+    for warning in pdf.get_warnings():
+        if _OVER_LIMIT in warning:
+            where = re.search(r"object (\d+) 0", warning)
+            what = f"PDF stream object {where.group(1)}" if where else "a PDF stream"
+            raise _too_large(what, MAX_STREAM_BYTES)
 
 
 def _open(data: bytes) -> pikepdf.Pdf:
@@ -123,12 +162,39 @@ def _is_label_key(key: str) -> bool:
     return "AIGC" in key.upper() and not key.lower().startswith(EXTRA_PREFIX)
 
 
+def _xmp_stream_bytes(meta: pikepdf.Stream) -> bytes:
+    """The decoded XMP stream, never more than MAX_XMP_BYTES + 1 bytes of it held: plain Flate
+    (the usual filter) and unfiltered streams are read here with a running limit; other chains
+    are qpdf's, bounded by MAX_STREAM_BYTES."""
+    limit = xmp_mod.MAX_XMP_BYTES
+    filters = meta.get("/Filter")
+    if filters is None:
+        return meta.read_raw_bytes()
+    if filters != pikepdf.Name.FlateDecode or "/DecodeParms" in meta:
+        try:
+            return meta.read_bytes()
+        except pikepdf.PdfError as exc:
+            if _OVER_LIMIT in str(exc):
+                raise _too_large("the PDF XMP metadata stream", MAX_STREAM_BYTES) from None
+            raise
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(meta.read_raw_bytes(), limit + 1)
+    except zlib.error as exc:
+        raise CorruptContainer(f"PDF XMP metadata stream does not inflate: {exc}") from None
+    if len(out) > limit:
+        raise _too_large("the PDF XMP metadata stream", limit)
+    if not inflater.eof:  # qpdf too hands back what inflated before a cut, without an error
+        raise CorruptContainer("PDF XMP metadata stream is truncated (the Flate data does not end)")
+    return out
+
+
 def _xmp(pdf: pikepdf.Pdf) -> bytes | None:
     meta = pdf.Root.get("/Metadata")
     if not isinstance(meta, pikepdf.Stream):
         return None
     try:
-        raw = meta.read_bytes()
+        raw = _xmp_stream_bytes(meta)
     except pikepdf.PdfError as exc:
         raise CorruptContainer(f"PDF XMP metadata stream does not decode: {_short(exc)}") from None
     if len(raw) > xmp_mod.MAX_XMP_BYTES:
@@ -204,6 +270,7 @@ class PdfCarrier:
             xmp = _xmp(pdf)
             if xmp:
                 found += found_in_xmp(xmp, location="Metadata/XMP", normative=False)
+            _check_limits(pdf)
             return found
 
     @guarded
@@ -224,13 +291,16 @@ class PdfCarrier:
                 for key, value in info.items():
                     if key.lower().startswith(EXTRA_PREFIX):
                         extras.setdefault(key[len(EXTRA_PREFIX) :], _text(value))
+            _check_limits(pdf)
             return extras
 
     @guarded
     @_pdf_errors
     def has_c2pa(self, data: bytes) -> bool:
         with _open(data) as pdf:
-            return _c2pa(pdf)
+            found = _c2pa(pdf)
+            _check_limits(pdf)
+            return found
 
     @guarded
     @_pdf_errors
@@ -246,6 +316,7 @@ class PdfCarrier:
             items = {k: v for k, v in items.items() if not _is_label_key(k)}
             items[LABEL_KEY] = pikepdf.String(label_json)
             xmp = _xmp(pdf)
+            _check_limits(pdf)
             new_xmp = None
             if xmp is not None:
                 packet = xmp
@@ -290,6 +361,7 @@ class PdfCarrier:
                 _stamp(pdf, page, image)
             buf = io.BytesIO()
             pdf.save(buf, fix_metadata_version=False, recompress_flate=False)
+            _check_limits(pdf)  # an object stream qpdf could not inflate would be dropped
             return buf.getvalue()
 
     @guarded

@@ -4,11 +4,13 @@ progress, run report, engines)."""
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import glob
 import json
 import os
 import sqlite3
+import stat
 import sys
 import tempfile
 import threading
@@ -20,6 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import click
+
+from ..fileio import ensure_regular, file_kind, text_path
 
 
 def jobs_option(help_text: str = "Worker processes."):
@@ -40,7 +44,7 @@ def watermark_key_option():
     return click.option(
         "--watermark-key-file",
         "watermark_key",
-        type=click.File("r"),
+        type=click.File("r", encoding="utf-8"),
         envvar="AIGC_TAG_WATERMARK_KEY_FILE",
         help="File holding a private watermark key (default: the public key any aigc-tag reads).",
         callback=_read_watermark_key,
@@ -57,7 +61,19 @@ def _read_watermark_key(ctx: click.Context, param: click.Parameter, fh) -> str |
         warning = key_permission_warning(Path(fh.name))
         if warning:
             click.echo(f"aigc-tag: warning: {warning}", err=True)
-    return fh.read().strip()
+    try:
+        text = fh.read(_MAX_KEY_CHARS + 1)
+    except UnicodeDecodeError:  # its message quotes the offending byte: a byte of the key
+        raise click.BadParameter(
+            "the key file is not UTF-8 text (a binary file?): write the key as text",
+            param=param,
+        ) from None
+    if len(text) > _MAX_KEY_CHARS:
+        raise click.BadParameter(f"the key file is over {_MAX_KEY_CHARS} characters", param=param)
+    return text.strip()
+
+
+_MAX_KEY_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -227,10 +243,27 @@ def _selected(rel: PurePosixPath, include: tuple[str, ...], exclude: tuple[str, 
     return (not include or hit(include)) and not hit(exclude)
 
 
+_QUIET_WALK = threading.local()  # the ETA counting thread walks too: it warns nothing
+
+
+def _walk_warning(path: str, why: str) -> None:
+    if not getattr(_QUIET_WALK, "on", False):
+        click.echo(f"aigc-tag: warning: {text_path(path)}: {why}; skipped", err=True)
+
+
 def _walk_stream(root: Path, excluded: Path | None, rel_base: Path) -> Iterator[Job]:
     """Regular files under ``root`` in sorted order, hidden entries and ``excluded`` skipped;
-    memory is bounded by one directory's listing, not the tree."""
+    memory is bounded by one directory's listing (and one device+inode pair per folder).
+
+    Symlinked folders are followed once: a folder met again by its device and inode (a loop
+    such as ``ln -s .. loop``, or a second link to the same folder) is not walked again, said
+    so on stderr. FIFOs, sockets and devices are skipped with a warning, never opened."""
     stack = [root]
+    try:
+        top = os.stat(root)
+        seen = {(top.st_dev, top.st_ino)}
+    except OSError:
+        seen = set()
     while stack:
         here = stack.pop()
         try:
@@ -242,13 +275,25 @@ def _walk_stream(root: Path, excluded: Path | None, rel_base: Path) -> Iterator[
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=True):
+            try:
+                info = entry.stat(follow_symlinks=True)
+            except OSError as exc:  # a dangling link, or a loop the kernel refuses (ELOOP)
+                if entry.is_symlink() and exc.errno == errno.ELOOP:
+                    _walk_warning(entry.path, "symlink loop")
+                continue
+            if stat.S_ISDIR(info.st_mode):
                 path = Path(entry.path)
-                if excluded is None or path.resolve() != excluded:
+                if (info.st_dev, info.st_ino) in seen:
+                    _walk_warning(entry.path, "a symlink loop or a second link to a folder "
+                                  "already walked")  # fmt: skip
+                elif excluded is None or path.resolve() != excluded:
+                    seen.add((info.st_dev, info.st_ino))
                     subdirs.append(path)
-            elif entry.is_file(follow_symlinks=True):
+            elif stat.S_ISREG(info.st_mode):
                 src = Path(entry.path)
                 yield Job(src, src.relative_to(rel_base), from_walk=True)
+            else:
+                _walk_warning(entry.path, f"{file_kind(info.st_mode)}, not a regular file")
         stack.extend(reversed(subdirs))
 
 
@@ -403,7 +448,10 @@ class RunReport:
 
     def write(self, obj: dict[str, Any]) -> None:
         if self._fh is not None:
-            self._fh.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+            from ..fileio import escape_surrogates
+
+            line = json.dumps(obj, ensure_ascii=False, default=str)
+            self._fh.write(escape_surrogates(line) + "\n")  # a lone surrogate never stops it
 
     def finish(self, summary: dict[str, Any]) -> None:
         if self._fh is None or self.path is None:
@@ -668,6 +716,7 @@ def _count_in_background(
     outdir: Path | None,
 ) -> None:
     def count() -> None:
+        _QUIET_WALK.on = True
         n = 0
         for _ in iter_jobs(paths, include=include, exclude=exclude, outdir=outdir):
             n += 1
@@ -727,6 +776,7 @@ def supported_in_walk(path: Path) -> bool:
     from ..errors import AigcTagError
 
     try:
+        ensure_regular(path)  # never open a FIFO or a device to sniff it
         with path.open("rb") as fh:
             sniff_content(fh.read(65536), name=str(path), walk=True)
         return True

@@ -40,6 +40,19 @@ def _is_loopback(host: str) -> bool:
     help="Also offer POST /api/tag: tag uploads with --producer (operators only).",
 )
 @click.option("--producer", help="Producer code (PG-20252A) used by --tag.")
+@click.option(
+    "--propagator",
+    metavar="CODE",
+    help="Also offer POST /api/propagate: decide Measures Art. 6 for uploads and re-label them "
+    "with this platform code (operators only).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_host",
+    multiple=True,
+    metavar="NAME[:PORT]",
+    help="Also answer requests whose Host header is NAME (repeatable); other names get 400.",
+)
 def serve(
     host: str,
     port: int,
@@ -47,15 +60,20 @@ def serve(
     workers: int,
     tag_mode: bool,
     producer: str | None,
+    propagator: str | None,
+    allowed_host: tuple[str, ...],
 ) -> None:
     """Serve the verification page: drop files, see every label, download the report.
 
     Files are checked in a private temporary folder and deleted right after; nothing is kept.
-    Binds to 127.0.0.1 unless --host says otherwise."""
+    Binds to 127.0.0.1 unless --host says otherwise. Answers only under the bound address
+    (and 127.0.0.1/localhost/[::1] for a loopback bind) or an --allowed-host name; a page of
+    another site cannot make it verify or tag anything."""
     try:
         import uvicorn
 
         from ..web.app import create_app
+        from ..web.guard import allowed_hosts
     except ImportError as exc:
         raise click.ClickException(
             f"the web page needs the 'web' extra: pip install 'aigc-tag[web]' ({exc})"
@@ -75,6 +93,7 @@ def serve(
             click.echo(f"warning: {note}", err=True)
     elif producer:
         raise click.UsageError("--producer is only used with --tag")
+    platform = _platform(propagator)
     if not _is_loopback(host):
         click.echo(
             f"warning: binding to {host}: anyone who can reach this address can upload files"
@@ -83,7 +102,24 @@ def serve(
             err=True,
         )
     app = create_app(max_upload_bytes=int(max_upload_mb * (1 << 20)), tagger=tagger,
-                     workers=workers)  # fmt: skip
+                     workers=workers, propagator=platform,
+                     allowed_hosts=allowed_hosts(host, port, allowed_host))  # fmt: skip
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"aigc-tag serve: http://{shown}:{port}/  (Ctrl+C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def _platform(propagator: str | None):  # noqa: ANN202 - a Propagator, imported lazily
+    """The Propagator behind ``/api/propagate`` (``None``: the route answers 404)."""
+    if not propagator:
+        return None
+    from ..errors import AigcTagError
+    from ..propagate import Propagator
+
+    try:
+        platform = Propagator(propagator)
+    except AigcTagError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for note in platform.warnings:
+        click.echo(f"warning: {note}", err=True)
+    return platform

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import AigcTagError
-from ..fileio import check_within
+from ..fileio import check_within, ensure_regular, escape_surrogates
 from ..journal import FileState, file_sha256
 from ..ledger import utc_now
 from ..tagging import POSITIONS, Tagger
@@ -24,12 +24,14 @@ from .batch import (
     watermark_key_option,
 )
 from .keys_cmd import c2pa_options, signer_settings, with_signer
+from .limits import max_megapixels_option
 
 
 def _tag_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) -> dict[str, Any]:
     """Worker: tag one file; never raises (the batch goes on)."""
     job, outdir, settings, produce_id = args
     try:
+        ensure_regular(job.src)  # before the hash below opens it: a FIFO would block forever
         if job.from_walk and not supported_in_walk(job.src):
             st = FileState.of(job.src)
             return {
@@ -168,6 +170,7 @@ def _tagger(settings: dict[str, Any]) -> Tagger:
     "FILE.c2pa manifest beside the output instead of an error.",
 )
 @jobs_option()
+@max_megapixels_option
 @batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def tag(
@@ -255,7 +258,7 @@ def tag(
 
 def _report(outcome: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(outcome, ensure_ascii=False))
+        click.echo(escape_surrogates(json.dumps(outcome, ensure_ascii=False)))
     if outcome["status"] == "failed":
         click.echo(f"aigc-tag: error: {outcome['message']}", err=True)
     if outcome["status"] == "skipped" and not as_json:

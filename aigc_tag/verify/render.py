@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..fileio import printable, text_path
 from .report import Outcome, Report
 
 __all__ = ["CSV_COLUMNS", "render_csv", "render_html", "thumbnail"]
@@ -90,9 +91,14 @@ details>summary{cursor:pointer}
 """
 
 
+#: Text that encodes as UTF-8 and shows what it holds (non-UTF-8 name bytes, lone surrogates
+#: and control characters escaped): :func:`aigc_tag.fileio.printable`.
+_plain = printable
+
+
 def _e(value: object) -> str:
     """Escape anything for HTML text and attribute values (quotes too)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(_plain(value), quote=True)
 
 
 def _both(en: str, zh: str, tag: str = "span") -> str:
@@ -119,7 +125,10 @@ def thumbnail(path: str | Path, media_type: str | None) -> str | None:
             return None
         from PIL import Image
 
+        from ..imaging import check_budget
+
         with Image.open(io.BytesIO(data)) as im:
+            check_budget(*im.size)  # the thumbnail never costs more than the verify may
             im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
             small = im.convert("RGB")
             small.thumbnail((THUMB_PX, THUMB_PX))
@@ -275,7 +284,7 @@ CSV_COLUMNS = (
 
 def _cell(value: object) -> str:
     """Text for a CSV cell; a leading ``= + - @`` (a spreadsheet formula) gets a quote prefix."""
-    text = "" if value is None else str(value)
+    text = _plain(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -321,4 +330,4 @@ def render_csv(reports: Iterable[Report]) -> str:
     writer.writerow(CSV_COLUMNS)
     for report in reports:
         writer.writerow(_csv_row(report))
-    return buf.getvalue()
+    return text_path(buf.getvalue())  # no cell may stop the file: see _plain

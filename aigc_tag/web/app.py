@@ -3,7 +3,9 @@
 Routes: ``GET /`` (the page), ``GET /static/*`` (its CSS/JS, all from the package),
 ``GET /api/health``, ``GET /api/checks``, ``POST /api/verify`` (multipart, one or more files),
 ``POST /api/render`` (report JSON back to the CLI's HTML page, when the renderer exists),
-``POST /api/tag`` (only with a configured :class:`~aigc_tag.tagging.Tagger`), ``GET /openapi.json``.
+``POST /api/tag`` (only with a configured :class:`~aigc_tag.tagging.Tagger`), ``POST
+/api/propagate`` (only with a configured :class:`~aigc_tag.propagate.Propagator`: the Art. 6
+decision and the re-labelled file), ``GET /openapi.json``.
 
 Uploads are written to a private (0700) temporary directory per request and removed when the
 request ends, on error too; nothing is kept. Every request body is counted while it is read and
@@ -32,10 +34,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
+from ..fileio import temp_prefix
+from .guard import TOKEN_HEADER, OperatorGuard, new_token
 
 STATIC = Path(__file__).with_name("static")
 DEFAULT_MAX_UPLOAD_MB = 100
 MAX_FILES = 50
+#: Largest report JSON accepted by ``/api/render`` (never more than the upload limit).
+MAX_RENDER_BYTES = 32 << 20
+#: Deepest nesting of lists/objects accepted in report JSON (a real report is about 6 deep).
+MAX_JSON_DEPTH = 32
 PREVIEW_PX = 640
 _CHUNK = 1 << 20
 
@@ -77,8 +85,19 @@ class _SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON that is valid UTF-8 whatever a report holds: a lone surrogate from a label value
+    or an upload's name is written as a ``\\uXXXX`` escape instead of failing with 500."""
+
+    def render(self, content: Any) -> bytes:
+        from ..fileio import escape_surrogates
+
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return escape_surrogates(text).encode("utf-8")
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+    return SafeJSONResponse({"error": code, "message": message}, status_code=status)
 
 
 def _safe_name(name: str | None, index: int) -> str:
@@ -132,6 +151,9 @@ def preview(path: Path, media_type: str | None) -> dict | None:
         with Image.open(io.BytesIO(data)) as im:
             im.seek(0)
             width, height = im.size
+            from ..imaging import check_budget
+
+            check_budget(width, height)  # a preview never costs more than the verify may
             small = ImageOps.exif_transpose(im) if media_type == "image" else im
             if small.size != (width, height):  # rotated by EXIF: the box is in stored pixels
                 small = im
@@ -202,16 +224,139 @@ def _report_from_json(data: dict):
     return report
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, read as it streams in; raises _TooLarge as soon as it passes ``limit``
+    (so no more than ``limit`` bytes are ever held), whatever Content-Length says."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise _TooLarge
+    buf = bytearray()
+    async for chunk in request.stream():
+        if len(buf) + len(chunk) > limit:
+            raise _TooLarge
+        buf += chunk
+    return bytes(buf)
+
+
+_REPORT_TYPES: dict[str, tuple[type, ...]] = {
+    "path": (str,),
+    "media_type": (str, type(None)),
+    "format": (str, type(None)),
+    "verdict": (str,),
+    "metadata_label": (dict, type(None)),
+    "labels": (list,),
+    "visible_label": (dict, type(None)),
+    "audible_label": (dict, type(None)),
+    "text_label": (dict, type(None)),
+    "watermark": (dict, type(None)),
+    "c2pa": (dict, type(None)),
+    "evidence": (dict,),
+    "checks": (list,),
+    "error": (str, type(None)),
+    "preview": (dict, type(None)),
+}
+_CHECK_FIELDS = ("id", "outcome", "severity", "clause", "message")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists/objects nest in ``value`` (iterative: a deep value cannot recurse)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _check_report(data: Any, where: str) -> None:
+    """Raise ValueError naming the first field of ``data`` that breaks the Report schema."""
+    from ..verify.report import Outcome, Verdict
+
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} is not an object")
+    for key, types in _REPORT_TYPES.items():
+        if key in data and not isinstance(data[key], types):
+            raise ValueError(f"{where}.{key} has the wrong type")
+    if data.get("verdict", "inconclusive") not in {v.value for v in Verdict}:
+        raise ValueError(f"{where}.verdict is not a known verdict")
+    for i, check in enumerate(data.get("checks") or []):
+        if not isinstance(check, dict):
+            raise ValueError(f"{where}.checks[{i}] is not an object")
+        for key in _CHECK_FIELDS:
+            if not isinstance(check.get(key, ""), str):
+                raise ValueError(f"{where}.checks[{i}].{key} is not a string")
+        if check.get("outcome", "info") not in {o.value for o in Outcome}:
+            raise ValueError(f"{where}.checks[{i}].outcome is not a known outcome")
+    if not all(isinstance(site, dict) for site in data.get("labels") or []):
+        raise ValueError(f"{where}.labels holds a non-object")
+
+
+def reports_from_json(body: bytes) -> list:
+    """Reports from the JSON of ``/api/render`` (one report or a list), checked against the
+    Report schema first: any violation, bad UTF-8 or nesting past :data:`MAX_JSON_DEPTH` is a
+    ValueError with a short message, never another exception."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    items = [data] if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError("the body is neither an object nor a list")
+    if len(items) > 10 * MAX_FILES:
+        raise ValueError(f"more than {10 * MAX_FILES} reports")
+    for i, item in enumerate(items):
+        _check_report(item, f"report[{i}]")
+    return [_report_from_json(item) for item in items]
+
+
+def propagate_upload(
+    propagator: Any, data: bytes, name: str, *, declared: bool
+) -> tuple[int, dict]:
+    """(HTTP status, body) of ``/api/propagate``: the Art. 6 decision for ``data`` and, when a
+    label was written, the file as ``file.base64``; 422 when the rules refuse the write."""
+    from ..errors import AigcTagError
+    from ..propagate import auto_propagate
+
+    try:
+        done = auto_propagate(data, propagator, declared=declared, name=name)
+    except AigcTagError as exc:
+        return 422, {"error": "cannot_propagate", "message": str(exc)}
+    body = done.to_json()
+    body["file"] = None
+    if done.data is not None:
+        stem, dot, ext = name.rpartition(".")
+        fname = f"{stem}.propagated.{ext}" if dot and stem else f"{name}.propagated"
+        body["file"] = {"name": re.sub(r"[^\w.\-]+", "_", fname, flags=re.ASCII),
+                        "base64": base64.b64encode(done.data).decode("ascii")}  # fmt: skip
+    if done.error is not None:
+        return 422, {"error": "cannot_propagate", "message": done.error, **body}
+    return 200, body
+
+
 def create_app(
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB << 20,
     tagger: Any | None = None,
     tmp_root: str | Path | None = None,
     workers: int = 1,
+    allowed_hosts: frozenset[str] | None = None,
+    propagator: Any | None = None,
 ) -> Starlette:
     """The application. ``tagger`` (a :class:`~aigc_tag.tagging.Tagger`) enables ``/api/tag``;
     ``tmp_root`` is where per-request private directories are made (default: the system's);
-    ``workers`` bounds how many files are verified at once (the work is CPU-bound)."""
+    ``workers`` bounds how many files are verified at once (the work is CPU-bound);
+    ``allowed_hosts`` (from :func:`aigc_tag.web.guard.allowed_hosts`) are the Host headers
+    answered, ``None`` answers any (``serve`` always passes them); ``propagator`` (a
+    :class:`~aigc_tag.propagate.Propagator`) enables ``/api/propagate``."""
+    token = new_token()
     gate = threading.BoundedSemaphore(max(1, workers))
     index_html = (STATIC / "index.html").read_text(encoding="utf-8")
 
@@ -275,6 +420,7 @@ def create_app(
         if lang not in ("zh", "en"):
             lang = "zh" if prefer_zh(request.headers.get("accept-language")) else "en"
         page = index_html.replace("__LANG__", lang).replace("__VERSION__", __version__)
+        page = page.replace("__TOKEN__", token)
         return HTMLResponse(page, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
     async def health(request: Request) -> Response:
@@ -285,6 +431,7 @@ def create_app(
                 "max_upload_bytes": max_upload_bytes,
                 "max_files": MAX_FILES,
                 "tag": tagger is not None,
+                "propagate": propagator is not None,
                 "render_html": _render_module() is not None,
             }
         )
@@ -313,7 +460,7 @@ def create_app(
             return err
         form, files = got
         want_preview = request.query_params.get("preview") in ("1", "true")
-        tmp = Path(tempfile.mkdtemp(prefix="aigc-tag-web-", dir=tmp_root))
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix("web"), dir=tmp_root))
         try:
             reports = []
             for i, upload in enumerate(files):
@@ -324,7 +471,7 @@ def create_app(
                 name = _display_name(upload.filename, i)
                 reports.append(await run_in_threadpool(_verify_one, target, name, want_preview))
                 target.unlink(missing_ok=True)
-            return JSONResponse(reports)
+            return SafeJSONResponse(reports)
         finally:
             await form.close()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -333,17 +480,19 @@ def create_app(
         render = _render_module()
         if render is None:
             return _error(404, "not_available", "the HTML report renderer is not installed")
+        limit = min(max_upload_bytes, MAX_RENDER_BYTES)
         try:
-            body = await request.body()
-            if len(body) > max_upload_bytes:
-                return _too_large()
-            data = json.loads(body)
-            if isinstance(data, dict):
-                data = [data]
-            reports = [_report_from_json(d) for d in data]
-        except (ValueError, TypeError, AttributeError) as exc:
+            body = await _read_body(request, limit)
+        except _TooLarge:
+            return _error(413, "too_large", f"report JSON over the limit of {limit >> 20} MB")
+        try:
+            reports = reports_from_json(body)
+        except ValueError as exc:
             return _error(400, "bad_report", f"not a list of report JSON objects: {exc}")
-        page = await run_in_threadpool(render.render_html, reports)
+        try:
+            page = await run_in_threadpool(render.render_html, reports)
+        except Exception as exc:  # noqa: BLE001 - a value the schema let through is still bad input
+            return _error(400, "bad_report", f"cannot render this report: {type(exc).__name__}")
         return HTMLResponse(
             page,
             headers={"Content-Disposition": 'attachment; filename="aigc-tag-report.html"'},
@@ -383,11 +532,38 @@ def create_app(
         finally:
             await form.close()
 
+    async def propagate_route(request: Request) -> Response:
+        """Measures Art. 6 for one upload: the decision JSON and the re-labelled file (base64)."""
+        if propagator is None:
+            message = "propagation is off; start the server with --propagator CODE"
+            return _error(404, "propagate_disabled", message)
+        got, err = await _uploads(request, "file")
+        if err is not None:
+            return err
+        form, files = got
+        try:
+            if len(files) != 1:
+                return _error(400, "one_file", "send exactly one file in the field 'file'")
+            declared = str(form.get("declared") or "").lower() in ("1", "true", "yes", "on")
+            data, name = await files[0].read(), _display_name(files[0].filename, 0)
+
+            def _run() -> tuple[int, dict]:
+                with gate:
+                    return propagate_upload(propagator, data, name, declared=declared)
+
+            status, body = await run_in_threadpool(_run)
+            return JSONResponse(body, status_code=status)
+        finally:
+            await form.close()
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_spec(tag=tagger is not None))
 
     app = Starlette(
-        middleware=[Middleware(_SecurityHeaders)],
+        middleware=[
+            Middleware(_SecurityHeaders),
+            Middleware(OperatorGuard, token=token, hosts=allowed_hosts),
+        ],
         routes=[
             Route("/", home),
             Route("/api/health", health),
@@ -395,6 +571,7 @@ def create_app(
             Route("/api/verify", verify_route, methods=["POST"]),
             Route("/api/render", render_route, methods=["POST"]),
             Route("/api/tag", tag_route, methods=["POST"]),
+            Route("/api/propagate", propagate_route, methods=["POST"]),
             Route("/openapi.json", openapi),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
@@ -402,6 +579,8 @@ def create_app(
 
     app.state.max_upload_bytes = max_upload_bytes
     app.state.tagger = tagger
+    app.state.token = token
+    app.state.token_header = TOKEN_HEADER
     return app
 
 
@@ -507,6 +686,18 @@ def openapi_spec(*, tag: bool = False) -> dict:
             }
         },
     }
+    paths["/api/propagate"] = {
+        "post": {
+            "summary": "Measures Art. 6 for one upload (serve --propagator only): the decision "
+            "(case, label, evidence) and the re-labelled file as base64 in `file`",
+            "description": "Form fields: `file` (one upload), `declared` ('1' when the uploader "
+            "declared it AI-generated: Label 2). Answers 404 unless the server was started with "
+            "--propagator CODE; 422 when the rules refuse the write.",
+            "requestBody": _upload_body("file", False),
+            "responses": {"200": {"description": "decision JSON"}, "404": err, "413": err,
+                          "422": err},
+        }
+    }  # fmt: skip
     if not tag:
         paths["/api/tag"]["post"]["description"] = "Disabled on this server: answers 404."
     return {

@@ -141,7 +141,10 @@
 
   function metadataSection(r) {
     const m = r.metadata_label;
-    if (!m) return section("s_metadata", null, el("p", "muted", t("no_metadata")));
+    // a label place that is there but unreadable or not JSON is not "no label" (see M04)
+    const broken = !m && (r.labels || []).length > 0;
+    if (!m) return section("s_metadata", null,
+      el("p", "muted", t(broken ? "broken_metadata" : "no_metadata")));
     const keys = ["Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
       "PropagateID", "ReservedCode2", "carrier"];
     const rows = keys.map((k) => [k, k === "Label" ? (t("label_values")[m[k]] || m[k]) : m[k], k]);
@@ -216,10 +219,17 @@
   }
 
   /* ---------- cards ---------- */
-  function verdictBadge(v) {
-    const b = el("span", "verdict v-" + v, t("verdict." + v));
+  /* not_found with an explicit label in the text: that label was found, the metadata one is
+     missing, so "No label found" would be untrue (docs/report-schema.md, Verdict semantics). */
+  function wordingKey(v, r) {
+    const explicit = r && r.text_label && r.text_label.explicit;
+    return v === "not_found" && explicit && (explicit.found || explicit.middle)
+      ? "not_found_explicit" : v;
+  }
+  function verdictBadge(v, key) {
+    const b = el("span", "verdict v-" + v, t("verdict." + (key || v)));
     b.dataset.verdict = v;
-    b.title = v === "pending" ? "" : t("verdict_help." + v);
+    b.title = v === "pending" ? "" : t("verdict_help." + (key || v));
     return b;
   }
 
@@ -232,7 +242,7 @@
     const kind = r ? [t("media." + r.media_type) !== "media." + r.media_type ? t("media." + r.media_type)
       : r.media_type, r.format].filter(Boolean).join(" / ") : "";
     const head = el("div", "card-head", el("span", "fname", item.name), el("span", "kind", kind),
-      verdictBadge(verdict));
+      verdictBadge(verdict, wordingKey(verdict, r)));
     c.appendChild(head);
     if (item.status === "pending") return c;
     const body = el("div", "card-body");
@@ -242,7 +252,7 @@
       c.appendChild(body);
       return c;
     }
-    body.appendChild(el("p", "wide muted", t("verdict_help." + verdict)));
+    body.appendChild(el("p", "wide muted", t("verdict_help." + wordingKey(verdict, r))));
     const problem = problemOf(r);
     if (problem) {
       const box = el("div", "problem", el("strong", null, t("problem")), el("br"), problem);
@@ -308,12 +318,17 @@
   async function downloadHtml(items) {
     const done = items.filter((i) => i.status === "done").map((i) => i.report);
     const resp = await fetch("/api/render", {method: "POST", body: JSON.stringify(done),
-      headers: {"Content-Type": "application/json"}});
+      headers: {"Content-Type": "application/json", "X-AIGC-Tag-Token": pageToken()}});
     if (!resp.ok) return;
     save(await resp.blob(), baseName(items) + ".html");
   }
 
   /* ---------- uploads ---------- */
+  /* The per-run token the server put in the page; every POST sends it (CSRF). */
+  function pageToken() {
+    const meta = document.querySelector('meta[name="aigc-tag-token"]');
+    return meta ? meta.content : "";
+  }
   async function errorText(resp) {
     try {
       const body = await resp.json();
@@ -342,7 +357,8 @@
     const form = new FormData();
     form.append("files", file, file.name);
     try {
-      const resp = await fetch("/api/verify?preview=1", {method: "POST", body: form});
+      const resp = await fetch("/api/verify?preview=1", {method: "POST", body: form,
+        headers: {"X-AIGC-Tag-Token": pageToken()}});
       if (!resp.ok) {
         item.status = "failed";
         item.error = await errorText(resp);
@@ -365,7 +381,8 @@
     status.textContent = t("checking");
     const form = new FormData();
     form.append("file", file, file.name);
-    const resp = await fetch("/api/tag", {method: "POST", body: form});
+    const resp = await fetch("/api/tag", {method: "POST", body: form,
+      headers: {"X-AIGC-Tag-Token": pageToken()}});
     if (!resp.ok) {
       status.className = "status err";
       status.textContent = await errorText(resp);

@@ -18,6 +18,7 @@ window.AIGC_I18N = {
       compliant: "Compliant",
       noncompliant: "Non-compliant",
       not_found: "No label found",
+      not_found_explicit: "No metadata label",
       inconclusive: "Inconclusive",
       pending: "Checking…"
     },
@@ -25,6 +26,7 @@ window.AIGC_I18N = {
       compliant: "An AIGC label was found and every required check passed.",
       noncompliant: "A label was found but at least one required check failed.",
       not_found: "No AIGC label was found in this file.",
+      not_found_explicit: "The explicit label was found in the text, but this format also needs the AIGC metadata label, which is missing.",
       inconclusive: "The file could not be fully read, so no verdict can be given."
     },
     problem: "This file could not be checked",
@@ -38,6 +40,7 @@ window.AIGC_I18N = {
     s_checks: "Checks",
     s_preview: "Preview",
     no_metadata: "No AIGC metadata label in the file.",
+    broken_metadata: "An AIGC metadata label is there but could not be read or parsed (see check M04).",
     no_visible: "No declared caption to check.",
     no_watermark: "Watermark search not run for this format.",
     no_c2pa: "No C2PA manifest.",
@@ -111,6 +114,7 @@ window.AIGC_I18N = {
       compliant: "合规",
       noncompliant: "不合规",
       not_found: "未发现标识",
+      not_found_explicit: "未发现隐式标识",
       inconclusive: "无法判定",
       pending: "检查中…"
     },
@@ -118,6 +122,7 @@ window.AIGC_I18N = {
       compliant: "已发现AIGC标识，且各项必检项目均通过。",
       noncompliant: "已发现标识，但至少一项必检项目未通过。",
       not_found: "文件中未发现AIGC标识。",
+      not_found_explicit: "文本中已发现显式标识，但该格式还需要AIGC元数据（隐式）标识，文件中没有。",
       inconclusive: "文件无法完整读取，无法给出结论。"
     },
     problem: "该文件无法检查",
@@ -131,6 +136,7 @@ window.AIGC_I18N = {
     s_checks: "检查项",
     s_preview: "预览",
     no_metadata: "文件中没有AIGC元数据标识。",
+    broken_metadata: "文件中有AIGC元数据标识，但无法读取或解析（见检查项 M04）。",
     no_visible: "没有可检查的已声明显式标识。",
     no_watermark: "该格式未进行水印检测。",
     no_c2pa: "没有C2PA清单。",
