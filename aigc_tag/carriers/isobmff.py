@@ -688,3 +688,50 @@ class IsobmffCarrier:
 
 M4A_CARRIER = register(IsobmffCarrier("m4a", "audio", (".m4a", ".m4b", ".m4p", ".f4a")))
 MP4_CARRIER = register(IsobmffCarrier("mp4", "video", (".mp4", ".m4v", ".mov", ".qt", ".3gp")))
+
+
+#: The first box of a DASH/CMAF media segment (ISO/IEC 23009-1 §6.3.4: ``styp``, else ``sidx``,
+#: ``emsg`` or straight ``moof``); such a segment holds no ``moov`` and so no metadata.
+_SEGMENT_START = (b"styp", b"moof", b"sidx", b"emsg")
+
+
+class SegmentCarrier:
+    """A DASH/CMAF media segment (``.m4s``): movie fragments without a ``moov``.
+
+    It cannot hold a label (the TC260 places are all under ``moov``, which lives in the init
+    segment); the verifier reads the label and checks C2PA through the init segment beside it.
+    Tagging a lone segment is refused: tag the init segment (or the whole presentation)."""
+
+    name = "m4s"
+    media_type = "video"
+    mime = "video/mp4"
+    extensions = (".m4s", ".cmfv", ".cmfa")
+    can_write = False
+    label_places = ("none in a media segment: moov/udta/meta of the init segment beside it",)
+
+    def accept(self, head: bytes) -> bool:
+        if len(head) < 8 or head[4:8] not in _SEGMENT_START:
+            return False
+        size = struct.unpack_from(">I", head, 0)[0]
+        return size == 1 or size >= 8
+
+    @guarded
+    def read_labels(self, data: bytes) -> list[Found]:
+        _top(data, strict=False)  # a walk that fails on a broken box says so (M01)
+        return []
+
+    def read_xmp(self, data: bytes) -> bytes | None:
+        return None
+
+    def write_label(
+        self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
+    ) -> bytes:
+        raise UnsupportedFormat(
+            "a DASH/CMAF media segment has no moov to hold a label: tag its init segment"
+        )
+
+    def reencode(self, data: bytes, draw: Callable) -> bytes:
+        raise UnsupportedFormat("a DASH/CMAF media segment cannot be re-encoded on its own")
+
+
+SEGMENT_CARRIER = register(SegmentCarrier())

@@ -102,7 +102,37 @@ def verify_bytes(
     search; ``watermark_key`` reads a private mark instead of the public one; ``thorough`` adds
     the audio watermark's replay-speed search (±5 %); ``source_path`` is where the bytes came
     from (plain text: its sidecar label is read from beside it); ``ocr=False`` skips reading
-    an explicit label that aigc-tag did not declare (images, video: visible/ocr.py)."""
+    an explicit label that aigc-tag did not declare (images, video: visible/ocr.py).
+
+    Never raises for a file: an unexpected exception (a bug, a native library failing on
+    hostile input, memory exhausted) becomes an ``inconclusive`` report naming it, so one file
+    cannot end a batch."""
+    options = dict(require_label=require_label, trust_anchors_pem=trust_anchors_pem, c2pa=c2pa,
+                   watermark=watermark, watermark_key=watermark_key, thorough=thorough,
+                   source_path=source_path, tokenizer=tokenizer, ocr=ocr)  # fmt: skip
+    try:
+        return _verify_bytes(data, name, **options)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the per-file safety net
+        message = f"{name}: internal error while verifying: {type(exc).__name__}: {exc}"
+        return _fail_report(Report(path=name), message.splitlines()[0][:500])
+
+
+def _verify_bytes(
+    data: bytes,
+    name: str,
+    *,
+    require_label: bool,
+    trust_anchors_pem: str | None,
+    c2pa: bool,
+    watermark: bool,
+    watermark_key: WatermarkKey | None,
+    thorough: bool,
+    source_path: str | os.PathLike[str] | None,
+    tokenizer: object | None,
+    ocr: bool,
+) -> Report:
     report = Report(path=name)
     try:
         carrier = sniff_content(data, name=name)
@@ -112,11 +142,17 @@ def verify_bytes(
     sidecar: dict | None = None
     try:
         found = carrier.read_labels(data)
+        if carrier.name == "m4s":
+            found += _init_segment_labels(source_path)
         if carrier.name == "txt":
             sidecar, from_sidecar = _sidecar(source_path)
             found += from_sidecar
     except AigcTagError as exc:
         report.checks = [check_carrier(carrier.name, None), check_scanned([], str(exc))]
+        if c2pa:  # still say what can be said of the manifest (an encrypted PDF: "cannot check")
+            report.c2pa = _c2pa(carrier, data, trust_anchors_pem, None, _c2pa_sidecar(source_path),
+                                source_path=source_path)  # fmt: skip
+            report.checks += run_c2pa_checks(report.c2pa)
         report.verdict = compose_verdict(report.checks, label_decoded=False)
         return report
     report.checks = [check_carrier(carrier.name, None), check_scanned(_places(carrier), None)]
@@ -137,7 +173,7 @@ def verify_bytes(
             _watermark(report, pixels, watermark_key)
     if carrier.media_type == "audio":
         _audio(report, carrier, data, watermark_key if watermark else False, thorough)
-    if carrier.media_type == "video":
+    if carrier.media_type == "video" and carrier.name != "m4s":  # a lone segment cannot decode
         from ..video import verify_video
 
         extras = _extras(carrier, data)
@@ -167,6 +203,25 @@ def verify_bytes(
         explicit_is_label=not container and _explicit_present(report.checks),
     )
     return report
+
+
+def _init_segment_labels(source_path: str | os.PathLike[str] | None) -> list[Found]:
+    """A DASH media segment's label lives in its init segment's ``moov``: read it from the init
+    segment beside the file (the one C2PA validation also uses), named as such in the report."""
+    import dataclasses
+
+    from ..carriers.isobmff import MP4_CARRIER
+    from ..provenance.c2pa_read import find_init_segment
+
+    init = find_init_segment(source_path) if source_path is not None else None
+    try:
+        if init is None or init.stat().st_size > 16 * 1024**2:  # an init segment is a few kB
+            return []
+        found = MP4_CARRIER.read_labels(init.read_bytes())
+    except (OSError, AigcTagError):
+        return []
+    return [dataclasses.replace(f, location=f"{init.name} (init segment): {f.location}")
+            for f in found]  # fmt: skip
 
 
 #: Formats whose files have no place for metadata (the Annex E record can only go to a sidecar):
