@@ -168,6 +168,10 @@ def _layers_cell(report: Report) -> str:
             + (f" [{_e(failures)}]" if failures else "")
             + f"; AI: {_e(c2pa.get('ai_declared'))}; {_e(c2pa.get('signer'))}"
         )
+    elif c2pa is not None and (c2pa.get("error") or c2pa.get("state") == "Error"):
+        out.append(f"C2PA: {_both('cannot check', '无法检查')}: {_e(c2pa.get('error'))}")
+    elif c2pa is not None and c2pa.get("stripped"):
+        out.append(f"C2PA: {_both('absent; a manifest was stripped', '无（清单已被剥离）')}")
     elif c2pa is not None:
         out.append(f"C2PA: {_both('absent', '无')}")
     evidence = report.evidence or {}

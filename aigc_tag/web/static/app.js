@@ -178,8 +178,11 @@
   function c2paSection(r) {
     const c = r.c2pa;
     if (!c || !c.present) {
-      const s = section("s_c2pa", null, el("p", "muted", t("no_c2pa")));
+      // "cannot check" is not "no manifest": an unreadable store or an encrypted file
+      const unreadable = c && (c.error || c.state === "Error");
+      const s = section("s_c2pa", null, el("p", "muted", t(unreadable ? "c2pa_unreadable" : "no_c2pa")));
       if (c && c.error) s.appendChild(el("p", "muted", String(c.error)));
+      if (c && c.stripped) s.appendChild(el("p", "muted", t("c2pa_stripped")));
       return s;
     }
     const rows = [["present", c.present], ["state", c.state], ["trust", c.trust],

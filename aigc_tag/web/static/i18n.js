@@ -44,6 +44,8 @@ window.AIGC_I18N = {
     no_visible: "No declared caption to check.",
     no_watermark: "Watermark search not run for this format.",
     no_c2pa: "No C2PA manifest.",
+    c2pa_unreadable: "A C2PA manifest could not be checked.",
+    c2pa_stripped: "The XMP still points to an embedded manifest that is gone: it was stripped.",
     first_frame: "opening frame",
     caption_box: "caption",
     f: {
@@ -140,6 +142,8 @@ window.AIGC_I18N = {
     no_visible: "没有可检查的已声明显式标识。",
     no_watermark: "该格式未进行水印检测。",
     no_c2pa: "没有C2PA清单。",
+    c2pa_unreadable: "无法检查C2PA清单。",
+    c2pa_stripped: "XMP 仍指向嵌入的清单，但清单已不存在：已被剥离。",
     first_frame: "首帧",
     caption_box: "显式标识",
     f: {
