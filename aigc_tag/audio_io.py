@@ -3,9 +3,10 @@
 Samples travel as float32 arrays shaped (n_samples, n_channels) in [-1, 1]. WAV is read and
 written here with numpy (PCM 8/16/24/32-bit and float), so its bit depth, header and every other
 chunk stay exactly as they were and untouched samples come back bit-identical. Every other
-format is decoded by ffmpeg and re-encoded with the source's codec, sample rate, channel layout
-and at least its bitrate; its tags are carried over from the original (ID3 bytes verbatim for
-MP3, Vorbis comments and pictures for FLAC/Ogg/Opus, ffmpeg's metadata map for M4A).
+format is decoded in-process by PyAV (the samples the ffmpeg binary would write) and re-encoded
+by the ffmpeg binary with the source's codec, sample rate, channel layout and at least its
+bitrate; its tags are carried over from the original (ID3 bytes verbatim for MP3, Vorbis
+comments and pictures for FLAC/Ogg/Opus, ffmpeg's metadata map for M4A).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from . import ffmpeg
 from .carriers import Carrier
 from .errors import CorruptContainer, UnsupportedFormat
+from .fileio import temp_prefix
 
 __all__ = ["AudioStream", "Decoded", "decode", "encode", "new_file"]
 
@@ -65,17 +67,13 @@ def decode(data: bytes, carrier: Carrier) -> Decoded:
     """The first audio stream of ``data`` as float32 samples, plus its stream parameters."""
     if carrier.name == "wav":
         return _decode_wav(data)
-    with tempfile.TemporaryDirectory(prefix="aigc-tag-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp:
         src = Path(tmp) / f"input{_CODECS.get(carrier.name, ('', '.bin'))[1]}"
         src.write_bytes(data)
         stream = _probe_stream(str(src))
-        raw = ffmpeg.run(
-            "ffmpeg",
-            ["-v", "error", "-i", str(src), "-map", "0:a:0", "-vn", "-f", "f32le",
-             "-acodec", "pcm_f32le", "pipe:1"],
-        )  # fmt: skip
-    samples = np.frombuffer(raw, dtype="<f4").reshape(-1, stream.channels)
-    return Decoded(samples.astype(np.float32, copy=True), stream)
+        # In-process (PyAV): the same samples the ffmpeg binary's f32le output holds.
+        samples = ffmpeg.decode_audio(str(src), stream.channels)
+    return Decoded(samples, stream)
 
 
 def encode(samples: np.ndarray, decoded: Decoded, original: bytes, carrier: Carrier) -> bytes:
@@ -231,7 +229,7 @@ def _ffmpeg_encode(
     if stream.codec == "alac":  # Apple Lossless in M4A stays lossless
         encoder = "alac"
     layout = ["-ch_layout", stream.channel_layout] if stream.channel_layout else []
-    with tempfile.TemporaryDirectory(prefix="aigc-tag-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp:
         out = Path(tmp) / f"output{suffix}"
         args = ["-v", "error", "-f", "f32le", "-ar", str(stream.sample_rate),
                 "-ac", str(stream.channels), *layout, "-i", "pipe:0"]  # fmt: skip

@@ -246,22 +246,10 @@ def _packet_times(path: str, index: int, timeout: float) -> list[float]:
     """Presentation times (s, from the first) of the stream's packets: read, not decoded.
 
     AVI packets carry no pts, only a dts (in AVI the two are equal: no B-frame reordering is
-    stored), so a packet without pts is placed at its dts."""
-    out = ffmpeg.run(
-        "ffprobe",
-        ["-v", "error", "-select_streams", str(index), "-show_entries", "packet=pts_time,dts_time",
-         "-of", "csv=p=0", "-i", path],
-        timeout=timeout,
-    )  # fmt: skip
-    times = []
-    for line in out.decode("ascii", "replace").split():
-        for value in line.split(","):
-            try:
-                times.append(float(value))
-                break
-            except ValueError:
-                continue
-    times.sort()
+    stored), so a packet without pts is placed at its dts. Read in-process (PyAV), so
+    ``timeout`` is unused: demuxing is one linear pass over the file."""
+    del timeout
+    times = sorted(ffmpeg.packet_times(path, index))
     return [t - times[0] for t in times] if times else []
 
 
@@ -431,17 +419,29 @@ def encode_args(
 
 
 def restore_rotation(path: str, info: VideoInfo, fmt: str) -> None:
-    """Give the encoded file the source's display matrix back (ffmpeg 5 drops it on a
-    re-encode and honours the ``rotate`` tag only on a stream copy): one remux, in place."""
+    """Give the encoded file the source's display matrix back (ffmpeg drops it on a re-encode):
+    one stream-copy remux, in place. ffmpeg >= 7 (the imageio-ffmpeg wheel's) sets the matrix
+    with the input option ``-display_rotation`` (counter-clockwise degrees) and ignores the
+    ``rotate`` tag; ffmpeg 5 and 6 know only the tag, which they honour on a stream copy."""
     if not info.rotation:
         return
     tmp = path + ".rot"
-    ffmpeg.run(
-        "ffmpeg",
-        ["-v", "error", "-i", path, "-map", "0", "-c", "copy", "-map_metadata", "0",
-         "-metadata:s:v:0", f"rotate={(-info.rotation) % 360}", "-f", fmt, "-y", tmp],
-        timeout=_timeout(info),
-    )  # fmt: skip
+    ccw = (-info.rotation) % 360
+    copy = ["-map", "0", "-c", "copy", "-map_metadata", "0"]
+    try:
+        ffmpeg.run(
+            "ffmpeg",
+            ["-v", "error", "-display_rotation:v:0", str(ccw), "-i", path, *copy,
+             "-f", fmt, "-y", tmp],
+            timeout=_timeout(info),
+        )  # fmt: skip
+    except CorruptContainer:  # "Unrecognized option": an ffmpeg older than 7
+        ffmpeg.run(
+            "ffmpeg",
+            ["-v", "error", "-i", path, *copy, "-metadata:s:v:0", f"rotate={ccw}",
+             "-f", fmt, "-y", tmp],
+            timeout=_timeout(info),
+        )  # fmt: skip
     import os
 
     os.replace(tmp, path)
@@ -564,14 +564,10 @@ def rgb_frames(path: str, *, max_seconds: float, timeout: float = 300.0):
 
 
 def frame_times(path: str, timeout: float = 120.0) -> list[float]:
-    """Presentation times of the decoded frames of the first video stream (s, from the first)."""
-    out = ffmpeg.run(
-        "ffprobe",
-        ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-         "-of", "csv=p=0", "-i", path],
-        timeout=timeout,
-    )  # fmt: skip
-    times = [float(x.strip(",")) for x in out.decode().split() if x.strip(",") not in ("", "N/A")]
+    """Presentation times of the decoded frames of the first video stream (s, from the first).
+    Decoded in-process (PyAV); ``timeout`` is kept for callers and unused."""
+    del timeout
+    times = ffmpeg.frame_times(path)
     return [t - times[0] for t in times] if times else []
 
 
