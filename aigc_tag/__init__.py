@@ -10,6 +10,8 @@ Three nouns -- :class:`AIGCLabel`, :class:`Tagger`, :class:`Report` -- and short
 
 from __future__ import annotations
 
+import sys
+import types
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,20 @@ _LAZY = {
     "verify": "verify",
     "verify_bytes": "verify",
 }
+
+
+class _Package(types.ModuleType):
+    """The package module. Importing the subpackage ``aigc_tag.verify`` makes Python set the
+    package attribute ``verify`` to that module, which would shadow the function ``verify()``
+    once imports are lazy; this keeps the attribute for the function."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
