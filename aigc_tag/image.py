@@ -43,6 +43,8 @@ def apply_layers(data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLay
     from .visible.inspect import declaration
 
     extra: dict[str, str] = {}
+    if carrier.name == "svg":
+        data = _vector_layers(data, carrier, plan, extra)
     if plan.watermark:
         plan.watermark = _watermark_possible(data, carrier, plan)
     if plan.visible or plan.watermark:
@@ -53,6 +55,30 @@ def apply_layers(data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLay
     if plan.metadata:
         data = carrier.write_label(data, label.to_json(), extra)
         plan.applied.append("metadata")
+    return data
+
+
+def _vector_layers(data: bytes, carrier: Carrier, plan: ImageLayers, extra: dict) -> bytes:
+    """SVG: the caption is a ``<text>`` element added to the document (no pixels, so no
+    watermark); a drawing the caption cannot be sized for is tagged without it, with a warning."""
+    import json
+
+    from .carriers.svg import NO_WATERMARK_WARNING
+    from .errors import AigcTagError, UnsupportedFormat
+
+    if plan.watermark:
+        plan.warnings.append(NO_WATERMARK_WARNING)
+    if plan.visible:
+        try:
+            data, declared = carrier.add_caption(data, plan.text, plan.position)  # type: ignore[attr-defined]
+        except UnsupportedFormat as exc:
+            plan.warnings.append(f"SVG: explicit caption not applied: {exc}")
+        else:
+            if carrier.read_caption(data) is None:  # type: ignore[attr-defined]
+                raise AigcTagError("self-check failed: the SVG caption does not read back")
+            extra["Caption"] = json.dumps(declared, ensure_ascii=False)
+            plan.applied.append("visible")
+    plan.visible = plan.watermark = False  # done here: no pixel pass
     return data
 
 
@@ -74,11 +100,13 @@ def _watermark_possible(data: bytes, carrier: Carrier, plan: ImageLayers) -> boo
 def _pixel_pass(
     data: bytes, carrier: Carrier, label: AIGCLabel, plan: ImageLayers
 ) -> tuple[bytes, tuple[int, int]]:
+    from .imaging import check_budget, open_header
     from .visible.caption import CaptionStyle, draw_caption
     from .watermark.image import NotWatermarkable
     from .watermark.layer import mark_frame
     from .watermark.payload import Payload
 
+    check_budget(*open_header(data).size)  # every carrier's decode path, 16-bit PNG too
     style = CaptionStyle(text=plan.text, position=plan.position) if plan.visible else None
     if plan.watermark:
         plan.payload = Payload.for_label(label.ContentProducer, label.ProduceID)
@@ -93,7 +121,7 @@ def _pixel_pass(
             plan.caption = plan.caption or where
         if plan.payload is not None:
             try:
-                shown = mark_frame(shown, plan.payload, plan.watermark_key)
+                shown = mark_frame(shown, plan.payload, plan.watermark_key, plan.warnings)
             except NotWatermarkable as exc:  # too flat or too small: tag without the mark
                 plan.warnings.append(f"watermark not embedded: {exc}")
                 plan.payload, plan.watermark = None, False
