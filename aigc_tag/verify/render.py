@@ -83,6 +83,8 @@ vertical-align:top;text-align:left}th{background:#f2f2f2}
 .o-fail,.o-error{color:#c62828;font-weight:bold}.o-warn{color:#b26a00}.o-pass{color:#2e7d32}
 .o-skip,.o-info{color:#666}
 .path{word-break:break-all;font-family:monospace}
+table.files{table-layout:fixed}table.files>tbody>tr>td{overflow-wrap:anywhere}
+.checks{table-layout:auto}.checks td{overflow-wrap:anywhere}
 details>summary{cursor:pointer}
 .checks td{font-size:12px}
 .lang{margin-bottom:1em}
@@ -258,7 +260,11 @@ def render_html(reports: Iterable[Report], *, title: str = "aigc-tag verify") ->
         '<input type="radio" name="lang" id="l-en"><label for="l-en">English</label>'
         f"<main><h1>{_e(title)}</h1>"
         f"<p>{len(reports)} {_both('files', '个文件')}: {summary}</p>"
-        f"<table>{head}{rows}</table>"
+        # fixed columns: a long message must wrap inside its cell, not push the page past
+        # the window or squeeze the file name to one character per line
+        '<table class="files"><colgroup><col style="width:112px"><col style="width:17%">'
+        '<col style="width:10.5em"><col style="width:20%"><col style="width:17%"><col></colgroup>'
+        f"{head}{rows}</table>"
         f"<p>{_both('GB 45438-2025 / EU AI Act Art. 50. Evidence is reported, never a verdict.', '依据GB 45438-2025与欧盟《人工智能法》第50条。线索仅供参考，不作为结论。')}</p>"  # noqa: E501
         "</main></body></html>\n"
     )

@@ -423,6 +423,12 @@ def create_app(
         page = page.replace("__TOKEN__", token)
         return HTMLResponse(page, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
+    async def favicon(request: Request) -> Response:
+        # Browsers ask for /favicon.ico whatever the page links: answer with the page's icon.
+        icon = (STATIC / "icon.svg").read_bytes()
+        return Response(icon, media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})  # fmt: skip
+
     async def health(request: Request) -> Response:
         return JSONResponse(
             {
@@ -573,6 +579,7 @@ def create_app(
             Route("/api/tag", tag_route, methods=["POST"]),
             Route("/api/propagate", propagate_route, methods=["POST"]),
             Route("/openapi.json", openapi),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
     )

@@ -133,9 +133,19 @@
   function textSection(r) {
     const tl = r.text_label;
     if (!tl || typeof tl !== "object") return null;
-    const rows = Object.keys(tl).slice(0, 12).map((k) => [k, tl[k]]);
+    // a person reads found / where / what, not the raw evidence objects
+    const yes = (v) => (v === true ? t("yes") : v === false ? t("no") : "—");
+    const ex = tl.explicit || {}, inv = tl.invisible || {}, side = tl.sidecar;
+    const hits = (ex.hits || []).map((h) => h && h.text).filter(Boolean).map(show);
+    const rows = [["t_explicit", ex.error ? show(ex.error)
+      : [yes(ex.found), ex.position, ...hits].filter(Boolean).join(" · ")],
+      ["t_invisible", inv.found ? t("yes") + " · " + show(inv.payload_hex) : yes(inv.found)]];
+    if (side) rows.push(["t_sidecar", side.found
+      ? [show(side.path), "SHA-256 " + yes(side.hash_ok)].join(" · ") : yes(side.found)]);
+    if (tl.statistical) rows.push(["t_statistical", show(tl.statistical.detected !== undefined
+      ? yes(tl.statistical.detected) : tl.statistical)]);
     const table = el("table", "kv");
-    for (const [k, v] of rows) table.appendChild(el("tr", null, el("th", null, k), el("td", null, show(v))));
+    for (const [k, v] of rows) table.appendChild(el("tr", null, el("th", null, t(k)), el("td", null, v)));
     return section("s_text", null, table);
   }
 
@@ -342,12 +352,16 @@
   }
   let queue = Promise.resolve();
   function addFiles(fileList) {
+    // the newest drop goes on top, in view: results below the first screen go unseen
+    const added = [];
     for (const file of Array.from(fileList)) {
       const item = {id: ++state.seq, name: file.name, status: "pending", report: null, error: null};
-      state.items.push(item);
+      added.push(item);
       queue = queue.then(() => verifyOne(item, file));
     }
+    state.items.unshift(...added);
     renderAll();
+    if (added.length) $("results").scrollIntoView({block: "start", behavior: "smooth"});
   }
   async function verifyOne(item, file) {
     const max = state.health ? state.health.max_upload_bytes : 0;
