@@ -1,7 +1,8 @@
 """The text and document tagger: composes the layers, each done by its own module.
 
 explicit label (text/explicit.py for plain text, the carrier's ``add_visible`` for Markdown, HTML,
-DOCX, PDF) -> invisible mark (text/invisible.py; opt-in, plain text and Markdown bodies) ->
+DOCX, XLSX, PPTX, EPUB, PDF) -> invisible mark (text/invisible.py; opt-in, plain text and
+Markdown bodies) ->
 metadata label (the carrier; plain text has no container, so its record goes to a sidecar).
 """
 
@@ -127,7 +128,8 @@ def self_check(out: bytes, carrier: Carrier, plan: TextLayers, result: TagResult
     if not ({"visible", "invisible-mark"} & set(plan.applied)):
         return
     shown = visible_text(out, carrier, result.source)
-    if "visible" in plan.applied and carrier.name in ("txt", "markdown", "html", "docx", "pdf"):
+    checked = ("txt", "markdown", "html", "docx", "xlsx", "pptx", "epub", "pdf")
+    if "visible" in plan.applied and carrier.name in checked:
         from .text import check_explicit
 
         if not check_explicit(shown).found:

@@ -140,6 +140,15 @@ GENERATED: dict[str, Callable[[Path], bytes]] = {
         "<meta property='aigc:label' content='" + LABEL + "'>\n</head>\n"
         '<body><p class="aigc-label">AI生成</p><script>"<meta>"</script>x</body></html>\n'
     ).encode(),
+    "svg": lambda tmp: (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:a="urn:a" viewBox="0 0 9 9">\n'
+        '<metadata><c2pa:manifest xmlns:c2pa="http://c2pa.org/manifest">c29tZQ==</c2pa:manifest>'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        'rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>'
+        "</rdf:Description></rdf:RDF><a:AIGC>" + LABEL + "</a:AIGC></metadata>\n"
+        "<style><![CDATA[ rect { fill: red } ]]></style><!-- c --><rect width='3' height='2'/>"
+        "\n</svg>\n"
+    ).encode(),
 }
 
 
@@ -168,6 +177,24 @@ def _epub(tmp: Path) -> bytes:
 
 
 GENERATED["epub"] = _epub
+
+
+def _heif(tmp: Path) -> bytes:
+    from test_carrier_heif import MADE
+
+    return MADE["heic-exif-label"]()
+
+
+GENERATED["heif"] = _heif
+
+
+def _ofd(tmp: Path) -> bytes:
+    from test_carrier_ofd import make_ofd
+
+    return make_ofd()
+
+
+GENERATED["ofd"] = _ofd
 # ZIP-based carriers reached through ooxml.refine (sniff answers "docx" for every OOXML ZIP).
 REFINED: dict[str, Callable[[Path], bytes]] = {
     "xlsx": lambda tmp: _office("xlsx"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -79,5 +81,90 @@ def test_bad_epubs():
         CARRIER.write_label(make_epub(OPF.replace("</metadata>", "")), LABEL)
     with pytest.raises(CorruptContainer, match="EPUB"):
         CARRIER.read_labels(make_epub()[:200])
-    with pytest.raises(UnsupportedFormat):
-        CARRIER.add_visible(make_epub(), "AI生成", "suffix")
+
+
+def _two_chapters() -> bytes:
+    opf = OPF.replace(
+        "</manifest>",
+        '<item id="c2" href="c2.xhtml" media-type="application/xhtml+xml"/></manifest>',
+    ).replace("</spine>", '<itemref idref="c2"/></spine>')
+    with zipfile.ZipFile(io.BytesIO(make_epub(opf))) as src:
+        members = [(i, src.read(i)) for i in src.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, body in members:
+            z.writestr(info, body)
+        z.writestr("OEBPS/c2.xhtml", CHAPTER.replace("<p>x</p>", "<p>last &amp; end</p>"))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("where", ["prefix", "suffix", "both"])
+def test_visible_line_in_the_first_and_last_chapter(where):
+    src = CARRIER.write_label(_two_chapters(), LABEL)
+    out = CARRIER.add_visible(src, "bilingual", where)
+    assert CARRIER.add_visible(out, "bilingual", where) == out  # replaced, not stacked
+    zf = zipfile.ZipFile(io.BytesIO(out))
+    first, last = zf.read("OEBPS/c1.xhtml").decode(), zf.read("OEBPS/c2.xhtml").decode()
+    para = '<p class="aigc-label">AI生成 / AI-generated</p>'
+    assert first.startswith(CHAPTER.replace("<body>", "<body>" + para)[:120]) == (where != "suffix")
+    assert last.endswith(para + "</body></html>") == (where != "prefix")
+    lines = CARRIER.read_visible(out).splitlines()
+    assert "last & end" in lines and "x" in lines
+    assert CARRIER.read_labels(out)[0].raw == LABEL
+    assert zf.infolist()[0].filename == "mimetype"
+
+
+def test_visible_needs_a_chapter():
+    with pytest.raises(UnsupportedFormat, match="spine"):
+        CARRIER.add_visible(make_epub(OPF.replace('<itemref idref="c1"/>', "")), "zh")
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice or pdftotext (poppler-utils) not installed",
+)
+def test_libreoffice_shows_the_chapter_label(tmp_path):
+    # LibreOffice does not import EPUB: the chapter is rendered through its HTML filter, the way
+    # a reading system shows it. The suffix line, since LibreOffice 7.4's HTML-to-PDF export
+    # leaves out a document's first paragraph whatever it holds (seen here with plain HTML).
+    out = CARRIER.add_visible(CARRIER.write_label(make_epub(), LABEL), "bilingual", "suffix")
+    path = tmp_path / "c1.xhtml"
+    path.write_bytes(zipfile.ZipFile(io.BytesIO(out)).read("OEBPS/c1.xhtml"))
+    cmd = ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)]
+    subprocess.run(cmd, capture_output=True, timeout=180, check=True)
+    text = subprocess.run(["pdftotext", str(tmp_path / "c1.pdf"), "-"], capture_output=True)
+    assert "AI生成/AI-generated" in "".join(text.stdout.decode().split())
+
+
+def test_visible_label_on_hostile_epubs_raises_only_our_errors():
+    import random
+
+    from aigc_tag.errors import AigcTagError
+
+    data = CARRIER.add_visible(CARRIER.write_label(_two_chapters(), LABEL), "bilingual", "both")
+    rng = random.Random("epub-visible")
+    mutants = [data[:n] for n in range(0, len(data), max(1, len(data) // 30))]
+    for _ in range(120):
+        buf = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            buf[rng.randrange(len(buf))] = rng.randrange(256)
+        mutants.append(bytes(buf))
+    for mutant in mutants:
+        for call in (CARRIER.read_visible, lambda d: CARRIER.add_visible(d, "zh", "both")):
+            try:
+                call(mutant)
+            except AigcTagError:
+                pass
+
+
+def test_tagger_adds_the_wording_and_verify_checks_it(tmp_path):
+    import aigc_tag
+    from aigc_tag import Tagger
+
+    src = tmp_path / "in.epub"
+    src.write_bytes(make_epub())
+    out = tmp_path / "out.epub"
+    result = Tagger("001191110108MA01ABCDEN10001").tag_file(src, out)
+    assert result.layers == ["visible", "metadata"]
+    checks = {c.id: c.outcome.value for c in aigc_tag.verify(out).checks}
+    assert checks["X-T1"] == "pass"

@@ -179,12 +179,70 @@ def test_docx_visible_paragraphs():
     lines = ooxml.DOCX.read_visible(out).splitlines()
     assert has_both_elements(lines[0]) and has_both_elements(lines[-1])
     assert ooxml.DOCX.read_labels(out)[0].raw == LABEL
-    with pytest.raises(UnsupportedFormat, match="metadata label only"):
-        ooxml.XLSX.add_visible(make_xlsx(), "AI生成", "suffix")
+    with pytest.raises(UnsupportedFormat, match="not a xl/ part"):
+        ooxml.XLSX.add_visible(make_docx(), "AI生成", "suffix")
+
+
+@pytest.mark.parametrize("where", ["prefix", "suffix", "both"])
+def test_pptx_text_box_on_the_first_slide(where):
+    src = ooxml.PPTX.write_label(make_pptx(), LABEL)
+    out = ooxml.PPTX.add_visible(src, "bilingual", where)
+    assert ooxml.PPTX.add_visible(out, "bilingual", where) == out  # replaced, not stacked
+    slide = pptx.Presentation(io.BytesIO(out)).slides[0]
+    boxes = [sh for sh in slide.shapes if sh.name == ooxml.VISIBLE_NAME]
+    assert [b.text_frame.text for b in boxes] == ["AI生成 / AI-generated"] * (
+        2 if where == "both" else 1
+    )
+    height = pptx.Presentation(io.BytesIO(out)).slide_height
+    assert all(0 <= b.top and b.top + b.height <= height for b in boxes)  # on the slide
+    lines = ooxml.PPTX.read_visible(out).splitlines()
+    assert "Slide title" in lines
+    edge = {"prefix": [lines[0]], "suffix": [lines[-1]], "both": [lines[0], lines[-1]]}[where]
+    assert all(has_both_elements(line) for line in edge)
+    assert ooxml.PPTX.read_labels(out)[0].raw == LABEL
+
+
+@pytest.mark.parametrize("where", ["prefix", "suffix", "both"])
+def test_xlsx_note_row_and_page_header(where):
+    src = ooxml.XLSX.write_label(make_xlsx(), LABEL)
+    out = ooxml.XLSX.add_visible(src, "bilingual", where)
+    assert ooxml.XLSX.add_visible(out, "bilingual", where) == out
+    ws = openpyxl.load_workbook(io.BytesIO(out)).active
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [
+        ["cell"],
+        [None],
+        ["AI生成 / AI-generated"],
+    ]  # the data is not moved: the note goes under the last used row
+    assert (ws.oddHeader.center.text is not None) == (where != "suffix")
+    assert (ws.oddFooter.center.text is not None) == (where != "prefix")
+    lines = ooxml.XLSX.read_visible(out).splitlines()
+    assert has_both_elements(lines[-1]) and "cell" in lines
+
+
+def _pdf_text(tmp_path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    cmd = ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)]
+    subprocess.run(cmd, capture_output=True, timeout=180, check=True)
+    pdf = path.with_suffix(".pdf")
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True)
+    return out.stdout.decode()
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice or pdftotext (poppler-utils) not installed")  # fmt: skip
+@pytest.mark.parametrize("kind", ["docx", "pptx", "xlsx"])
+def test_libreoffice_shows_the_label(kind, tmp_path):
+    carrier = ooxml.CARRIERS[kind]
+    data = carrier.add_visible(carrier.write_label(MAKERS[kind](), LABEL), "bilingual", "both")
+    text = _pdf_text(tmp_path, f"t.{kind}", data)
+    # pdftotext puts a space between Latin and CJK runs ("AI 生成"): compare without spaces.
+    assert "AI生成/AI-generated" in "".join(text.split())
+    assert {"docx": "First paragraph", "pptx": "Slide title", "xlsx": "cell"}[kind] in text
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_converts(tmp_path):
+def test_libreoffice_converts_docx(tmp_path):
     path = tmp_path / "t.docx"
     path.write_bytes(ooxml.DOCX.add_visible(ooxml.DOCX.write_label(make_docx(), LABEL), "zh"))
     cmd = ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)]
@@ -231,3 +289,43 @@ def test_hostile_packages_refused():
         with zipfile.ZipFile(plain, "w") as zf:
             zf.writestr("readme.txt", "x")
         ooxml.refine(plain.getvalue())
+
+
+@pytest.mark.parametrize("kind", ["pptx", "xlsx"])
+def test_visible_label_on_hostile_packages_raises_only_our_errors(kind):
+    import random
+
+    from aigc_tag.errors import AigcTagError
+
+    carrier = ooxml.CARRIERS[kind]
+    data = carrier.add_visible(carrier.write_label(MAKERS[kind](), LABEL), "bilingual", "both")
+    rng = random.Random(kind)
+    mutants = [data[:n] for n in range(0, len(data), max(1, len(data) // 30))]
+    for _ in range(120):
+        buf = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            buf[rng.randrange(len(buf))] = rng.randrange(256)
+        mutants.append(bytes(buf))
+    for mutant in mutants:
+        for call in (carrier.read_visible, lambda d: carrier.add_visible(d, "zh", "both")):
+            try:
+                call(mutant)
+            except AigcTagError:
+                pass
+
+
+@pytest.mark.parametrize("kind", ["pptx", "xlsx"])
+def test_tagger_adds_the_wording_and_verify_checks_it(kind, tmp_path):
+    import aigc_tag
+    from aigc_tag import Tagger
+
+    src = tmp_path / f"in.{kind}"
+    src.write_bytes(MAKERS[kind]())
+    outcomes = {}
+    for visible in (True, False):  # False: the --no-visible opt-out
+        out = tmp_path / f"out-{visible}.{kind}"
+        result = Tagger("001191110108MA01ABCDEN10001", visible=visible).tag_file(src, out)
+        assert result.layers == (["visible", "metadata"] if visible else ["metadata"])
+        checks = {c.id: c.outcome.value for c in aigc_tag.verify(out).checks}
+        outcomes[visible] = checks["X-T1"]
+    assert outcomes == {True: "pass", False: "fail"}

@@ -102,8 +102,8 @@ def test_docx_xlsx_html_pdf(tmp_path: Path) -> None:
     out = tmp_path / "out"
     results = {p.name: tagger.tag_file(p, out / p.name) for p in sorted(tmp_path.glob("*.*"))}
     assert results["a.docx"].layers == ["visible", "metadata"]
-    assert results["b.xlsx"].layers == ["metadata"]  # XLSX: metadata only, with a warning
-    assert results["b.xlsx"].warnings
+    assert results["b.xlsx"].layers == ["visible", "metadata"]  # XLSX: a note row since issue 21
+    assert not results["b.xlsx"].warnings
 
     opened = docx.Document(out / "a.docx")
     assert opened.paragraphs[-1].text == LABEL and opened.core_properties.author == "writer"

@@ -48,6 +48,11 @@ class Found:
     ``location`` the path inside the container (``APP1[1]/XMP``), ``key`` the field name or
     keyword as written (``TC260:AIGC``, ``AIGC``), ``normative`` whether this is the primary place
     the TC260 guide names for the format.
+
+    ``error`` says the site is there but its stored value cannot be read (a truncated or corrupt
+    compressed stream): the value is unknown, so the file is inconclusive, never "no label".
+    ``notes`` are warnings about the site itself (a chunk CRC that does not match) for a value
+    that was still read.
     """
 
     carrier: str
@@ -61,6 +66,7 @@ class Found:
     form: str = ""  # element / attribute / text / blob
     normative: bool = True
     notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -72,16 +78,28 @@ class Found:
             "normative": self.normative,
             "offset": self.offset,
             "length": self.length,
+            "site_error": self.error,
+            "site_notes": list(self.notes),
         }
 
 
 def found_from_value(
-    raw: str | bytes, *, carrier: str, location: str, key: str, **kw: object
+    raw: str | bytes,
+    *,
+    carrier: str,
+    location: str,
+    key: str,
+    error: str | None = None,
+    **kw: object,
 ) -> Found:
-    """Build a :class:`Found` by running the lenient parser on one raw value."""
+    """Build a :class:`Found` by running the lenient parser on one raw value.
+
+    With ``error`` (the value could not be read, see :class:`Found`) nothing is parsed: a partial
+    value would only give a misleading "not valid JSON"."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    parsed = ParsedLabel(None, error=f"unreadable: {error}") if error else parse_label(text)
     return Found(
-        carrier=carrier, location=location, key=key, raw=text, parsed=parse_label(text), **kw
+        carrier=carrier, location=location, key=key, raw=text, parsed=parsed, error=error, **kw
     )
 
 
@@ -150,9 +168,11 @@ _MODULES = (
     "isobmff",
     "markdown",
     "html",
+    "svg",
     "ooxml",
     "pdf",
     "epub",
+    "ofd",
     "plaintext",
 )
 
@@ -184,13 +204,17 @@ def sniff(head: bytes, *, name: str = "") -> Carrier:
 def sniff_content(data: bytes, *, name: str = "", walk: bool = False) -> Carrier:
     """:func:`sniff`, then a look past the magic where it decides the kind of file: an ISO BMFF
     file whose every track is sound is audio (``m4a``) whatever its brand says; an Office ZIP is
-    DOCX, XLSX, PPTX or EPUB by its parts; bytes without magic that decode as text are text
+    DOCX, XLSX, PPTX or EPUB by its parts; an XML document with an SVG root is SVG (the root may
+    come after a long prolog); bytes without magic that decode as text are text
     (Markdown/HTML by extension, else plain; ``walk`` only takes known text extensions)."""
     try:
         carrier = sniff(data[:64], name=name)
     except UnsupportedFormat:
         from .plaintext import text_fallback
+        from .svg import is_svg
 
+        if is_svg(data):  # the root element may start past the first 64 bytes (doctype, comments)
+            return registry()["svg"]
         found = text_fallback(data, name, walk=walk) if data else None
         if found is None:
             raise

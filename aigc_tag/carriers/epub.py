@@ -9,8 +9,11 @@ as text: the first ``<meta name="AIGC">`` is replaced in place, else the new one
 before ``</metadata>``. aigc-tag's own properties are ``<meta name="aigctag:Name" …/>``.
 
 The ZIP is rewritten as for OOXML (:mod:`aigc_tag.carriers.ooxml`): every other member, the
-STORED ``mimetype`` first, keeps its bytes; same zip-bomb, name and XML defences. Metadata only:
-no visible label is added to the XHTML content.
+STORED ``mimetype`` first, keeps its bytes; same zip-bomb, name and XML defences.
+
+The explicit label (``add_visible``) is a ``<p class="aigc-label">`` paragraph: the first line of
+the first spine chapter (prefix) and/or the last line of the last one (suffix); re-adding replaces
+it. The chapter is edited as text, so everything else in it stays as written.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import re
 from collections.abc import Callable
 from html import escape, unescape
 
-from ..errors import CorruptContainer, UnsupportedFormat
+from ..errors import CorruptContainer, InvalidLabel, UnsupportedFormat
+from ..visible.wording import resolve_text
 from . import Found, found_from_value, guarded, register
-from .ooxml import _decode_xml, _open, _rewrite, _xml, read_member
+from .ooxml import _decode_xml, _open, _resolve, _rewrite, _xml, read_member
 
 __all__ = ["CARRIER", "EpubCarrier"]
 
@@ -86,6 +90,61 @@ def _line_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _meta(name: str, value: str) -> str:
     return f'<meta name="{escape(name)}" content="{escape(value)}"/>'
+
+
+_VISIBLE_WINDOW = 2000
+_OWN_PARA = re.compile(r'\s*<p class="aigc-label">[^<]*</p>')
+_ITEM = re.compile(r"<(?:[\w.-]+:)?item\b[^>]*>")
+_ITEMREF = re.compile(r"<(?:[\w.-]+:)?itemref\b[^>]*>")
+_BLOCK_END = re.compile(r"</(?:p|div|h[1-6]|li|tr|blockquote|section|pre)\s*>|<br\b[^>]*>", re.I)
+
+
+def _spine(pkg, opf_path: str, opf: str) -> list[str]:
+    """The spine's XHTML chapters (part names), in reading order; linear="no" ones skipped."""
+    folder = opf_path.rpartition("/")[0]
+    hrefs = {}
+    for m in _ITEM.finditer(opf):
+        a = _attrs(m.group(0))
+        if "html" in a.get("media-type", ""):
+            hrefs[a.get("id", "")] = _resolve(folder, a.get("href", "").split("#")[0])
+    chapters = []
+    for m in _ITEMREF.finditer(opf):
+        a = _attrs(m.group(0))
+        if a.get("linear", "yes") != "no" and a.get("idref") in hrefs:
+            part = hrefs[a["idref"]]
+            if pkg.get(part) is not None:
+                chapters.append(part)
+    if not chapters:
+        raise UnsupportedFormat("EPUB: the spine lists no XHTML chapter in the package")
+    return chapters
+
+
+def _chapter(pkg, part: str) -> str:
+    doc = _decode_xml(read_member(pkg, part, "EPUB"), f"EPUB {part}")
+    _xml(doc.encode("utf-8"), f"EPUB {part}")
+    return doc
+
+
+def _with_paragraph(doc: str, part: str, label: str, *, first: bool) -> str:
+    para = f'<p class="aigc-label">{escape(label, quote=False)}</p>'
+    if first:
+        body = re.search(r"<(?:[\w.-]+:)?body\b[^>]*>", doc)
+        if body is None:
+            raise CorruptContainer(f"EPUB {part}: no <body> element")
+        return doc[: body.end()] + para + doc[body.end() :]
+    close = [m.start() for m in re.finditer(r"</(?:[\w.-]+:)?body\s*>", doc)]
+    if not close:
+        raise CorruptContainer(f"EPUB {part}: no </body>")
+    return doc[: close[-1]] + para + doc[close[-1] :]
+
+
+def _body_text(doc: str) -> str:
+    body = re.search(r"<(?:[\w.-]+:)?body\b[^>]*>(.*)</(?:[\w.-]+:)?body\s*>", doc, re.S)
+    inner = body.group(1) if body else doc
+    inner = re.sub(r"<(script|style)\b.*?</\1\s*>", "", inner, flags=re.S | re.I)
+    inner = _BLOCK_END.sub("\n", inner)
+    lines = (unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in inner.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 class EpubCarrier:
@@ -178,11 +237,36 @@ class EpubCarrier:
             raise CorruptContainer("EPUB: the label did not read back once after writing")
         return out
 
+    @guarded
     def add_visible(self, data: bytes, text: str, where: str = "suffix") -> bytes:
-        raise UnsupportedFormat("EPUB: only the metadata label is written (no visible label)")
+        """A ``<p class="aigc-label">`` first in the first spine chapter's body (prefix) and/or
+        last in the last one's (suffix); an earlier such paragraph is replaced."""
+        if where not in ("prefix", "suffix", "both"):
+            raise InvalidLabel(f"where must be prefix, suffix or both, got {where!r}")
+        label = resolve_text(text)
+        pkg, path, opf = self._load(data)
+        chapters = _spine(pkg, path, opf)
+        targets = {"prefix": [(chapters[0], True)], "suffix": [(chapters[-1], False)]}
+        targets["both"] = targets["prefix"] + targets["suffix"]
+        docs: dict[str, str] = {}
+        for part, first in targets[where]:
+            if part not in docs:
+                docs[part] = _OWN_PARA.sub("", _chapter(pkg, part))
+            docs[part] = _with_paragraph(docs[part], part, label, first=first)
+        for part, doc in docs.items():
+            _xml(doc.encode("utf-8"), f"EPUB {part}")
+        return _rewrite(pkg, {k: v.encode("utf-8") for k, v in docs.items()}, {})
 
+    @guarded
     def read_visible(self, data: bytes) -> str:
-        return ""
+        """The text of the first and the last spine chapter (tags removed, a line per block)."""
+        pkg, path, opf = self._load(data)
+        chapters = _spine(pkg, path, opf)
+        parts = [chapters[0]] + ([chapters[-1]] if len(chapters) > 1 else [])
+        texts = [_body_text(_chapter(pkg, part)) for part in parts]
+        head = texts[0][:_VISIBLE_WINDOW]
+        tail = texts[-1][-_VISIBLE_WINDOW:] if len(texts) > 1 else texts[0][_VISIBLE_WINDOW:]
+        return head + ("\n" + tail if tail else "")
 
     def reencode(self, data: bytes, draw: Callable) -> bytes:
         raise UnsupportedFormat("EPUB has no pixels to re-encode")

@@ -1,4 +1,4 @@
-"""HEIF, HEIC and AVIF (ISOBMFF still images): read-only.
+"""HEIF, HEIC and AVIF (ISOBMFF still images).
 
 The label lives in an XMP item (ISO/IEC 23008-12): an ``infe`` entry of type ``mime`` with
 content type ``application/rdf+xml`` in ``meta/iinf``, its bytes located by ``meta/iloc`` (in the
@@ -7,12 +7,14 @@ top-level boxes and the children of ``meta`` are walked, every box must fit in i
 box, item and extent counts are capped. If the walk finds no XMP item, the file is scanned for
 an ``<x:xmpmeta`` packet as a last resort.
 
-Writing is refused: no maintained Python library edits HEIF metadata without re-encoding the
-coded images (pillow-heif decodes and encodes again on save).
+``write_label`` edits the ``meta`` box only (see "writing" below): the label is merged into the
+XMP item, or a new XMP item is added, and every coded image stays byte for byte as it was.
+``reencode`` (caption, watermark) decodes and encodes the primary image again.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,9 +23,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..errors import CorruptContainer, LimitExceeded, UnsupportedFormat
+from ..imaging import open_image
 from ..xmp import MAX_XMP_BYTES
 from . import Found, found_in_xmp, guarded, register
-from ._exif import find_user_comments
+from ._exif import blank_label_user_comments, find_user_comments
 
 __all__ = ["CARRIER", "BRANDS", "HeifCarrier", "Item"]
 
@@ -32,10 +35,9 @@ XMP_MIME = b"application/rdf+xml"
 MAX_BOXES = 10_000
 MAX_ITEMS = 65_536
 MAX_EXTENTS = 1024
-_WRITE_REFUSAL = (
-    "writing HEIF/AVIF is not supported: no maintained library writes metadata losslessly; "
-    "convert to PNG or JPEG first, or keep the label in a sidecar"
-)
+#: Quality of the HEVC/AV1 re-encode the caption and watermark layers need (metadata-only
+#: tagging never re-encodes).
+REENCODE_QUALITY = 80
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Item:
     content_type: bytes = b""
     encoding: bytes = b""
     method: int = 0  # iloc construction method: 0 file offsets, 1 idat offsets
+    name: bytes = b""
     extents: list[tuple[int, int]] | None = None
 
 
@@ -110,7 +113,7 @@ def _parse_infe(data: bytes, box: _Box) -> Item | None:
     item_id = int.from_bytes(data[pos : pos + width], "big")
     pos += width + 2  # item_protection_index
     item = Item(item_id, item_type=data[pos : pos + 4])
-    _name, pos = _cstring(data, pos + 4, box.end)
+    item.name, pos = _cstring(data, pos + 4, box.end)
     if item.item_type == b"mime":
         item.content_type, pos = _cstring(data, pos, box.end)
         item.encoding, pos = _cstring(data, pos, box.end)
@@ -123,38 +126,72 @@ def _read_uint(data: bytes, pos: int, size: int) -> tuple[int, int]:
     return int.from_bytes(data[pos : pos + size], "big"), pos + size
 
 
-def _parse_iloc(data: bytes, box: _Box, items: dict[int, Item]) -> None:
-    """Fill ``extents`` and ``method`` of the items we know from iinf."""
+@dataclass
+class _Loc:
+    """One ``iloc`` entry as stored: extents are (index, offset, length), offsets from ``base``."""
+
+    item_id: int
+    method: int
+    ref_index: int
+    base: int
+    extents: list[tuple[int, int, int]]
+
+
+@dataclass
+class _Iloc:
+    """The whole ``iloc`` box: field widths in bytes and every entry."""
+
+    version: int
+    offset_size: int
+    length_size: int
+    base_size: int
+    index_size: int
+    entries: list[_Loc]
+
+
+def _parse_iloc_full(data: bytes, box: _Box) -> _Iloc:
     version = data[box.body]
     sizes = data[box.body + 4 : box.body + 6]
     if len(sizes) < 2:
         raise CorruptContainer("HEIF iloc truncated")
-    offset_size, length_size = sizes[0] >> 4, sizes[0] & 15
-    base_size, index_size = sizes[1] >> 4, (sizes[1] & 15 if version in (1, 2) else 0)
-    count, pos = _read_uint(data, box.body + 6, 2 if version < 2 else 4)
+    iloc = _Iloc(version, sizes[0] >> 4, sizes[0] & 15, sizes[1] >> 4, 0, [])
+    iloc.index_size = sizes[1] & 15 if version in (1, 2) else 0
+    if any(s not in (0, 4, 8) for s in (iloc.offset_size, iloc.length_size, iloc.base_size)):
+        raise CorruptContainer("HEIF iloc: field sizes other than 0, 4 or 8 bytes")
+    id_size = 2 if version < 2 else 4
+    count, pos = _read_uint(data, box.body + 6, id_size)
     if count > MAX_ITEMS:
         raise LimitExceeded(f"HEIF iloc: {count} items")
     for _ in range(count):
-        item_id, pos = _read_uint(data, pos, 2 if version < 2 else 4)
+        item_id, pos = _read_uint(data, pos, id_size)
         method = 0
         if version in (1, 2):
             method, pos = _read_uint(data, pos, 2)
             method &= 15
-        _ref, pos = _read_uint(data, pos, 2)
-        base, pos = _read_uint(data, pos, base_size)
+        ref, pos = _read_uint(data, pos, 2)
+        base, pos = _read_uint(data, pos, iloc.base_size)
         extent_count, pos = _read_uint(data, pos, 2)
         if extent_count > MAX_EXTENTS:
             raise LimitExceeded(f"HEIF iloc: item {item_id} has {extent_count} extents")
         extents = []
         for _ in range(extent_count):
-            _index, pos = _read_uint(data, pos, index_size)
-            offset, pos = _read_uint(data, pos, offset_size)
-            length, pos = _read_uint(data, pos, length_size)
-            extents.append((base + offset, length))
+            index, pos = _read_uint(data, pos, iloc.index_size)
+            offset, pos = _read_uint(data, pos, iloc.offset_size)
+            length, pos = _read_uint(data, pos, iloc.length_size)
+            extents.append((index, offset, length))
         if pos > box.end:
             raise CorruptContainer("HEIF iloc runs past its box")
-        if item_id in items:
-            items[item_id].method, items[item_id].extents = method, extents
+        iloc.entries.append(_Loc(item_id, method, ref, base, extents))
+    return iloc
+
+
+def _parse_iloc(data: bytes, box: _Box, items: dict[int, Item]) -> None:
+    """Fill ``extents`` and ``method`` of the items we know from iinf."""
+    for loc in _parse_iloc_full(data, box).entries:
+        if loc.item_id in items:
+            item = items[loc.item_id]
+            item.method = loc.method
+            item.extents = [(loc.base + offset, length) for _i, offset, length in loc.extents]
 
 
 def _item_bytes(data: bytes, item: Item, idat: _Box | None) -> bytes | None:
@@ -234,14 +271,313 @@ def _scan_xmp(data: bytes) -> bytes | None:
     return data[start : stop + len(b"</x:xmpmeta>")] if stop >= 0 else None
 
 
+# --- writing -------------------------------------------------------------------------------
+# The label goes into an XMP item whose bytes sit in a new ``mdat`` box appended at the end of the
+# file (construction method 0, file offsets), so every iloc version and field width can hold it.
+# ``meta`` grows by the new infe, iloc entry and iref ``cdsc`` reference, which moves everything
+# after it: every file-offset extent past the old ``meta`` is shifted by the growth. Items whose
+# content changes (XMP items, an Exif item with a label UserComment) are relocated to the new mdat
+# and their old bytes zeroed, so no stale label copy is left behind; an mdat at the end holding
+# only such items (the one a previous run appended) is dropped instead, so re-tagging does not
+# grow the file.
+
+
+def _uint(value: int, size: int) -> bytes:
+    return value.to_bytes(size, "big") if size else b""
+
+
+def _box(btype: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), btype) + payload
+
+
+def _full_box(btype: bytes, version: int, flags: int, payload: bytes) -> bytes:
+    return _box(btype, bytes([version]) + flags.to_bytes(3, "big") + payload)
+
+
+def _width(values: list[int], at_least: int) -> int:
+    """The smallest iloc field width (0, 4 or 8 bytes, never below ``at_least``) for values."""
+    top = max(values, default=0)
+    for size in (0, 4, 8):
+        if size >= at_least and top < (1 << (8 * size)):
+            return size
+    raise LimitExceeded("HEIF iloc: an offset does not fit in 64 bits")
+
+
+def _serialize_iloc(iloc: _Iloc) -> bytes:
+    ids = [loc.item_id for loc in iloc.entries]
+    version = 2 if max(ids, default=0) > 0xFFFF else iloc.version
+    if version == 0 and any(loc.method for loc in iloc.entries):
+        version = 1
+    offsets = [off for loc in iloc.entries for _i, off, _n in loc.extents]
+    offset_size = _width(offsets, iloc.offset_size)
+    length_size = _width([n for loc in iloc.entries for *_x, n in loc.extents], iloc.length_size)
+    base_size = _width([loc.base for loc in iloc.entries], iloc.base_size)
+    index_size = iloc.index_size if version in (1, 2) else 0
+    id_size = 2 if version < 2 else 4
+    out = [bytes([offset_size << 4 | length_size, base_size << 4 | index_size])]
+    out.append(_uint(len(iloc.entries), id_size))
+    for loc in iloc.entries:
+        out.append(_uint(loc.item_id, id_size))
+        if version in (1, 2):
+            out.append(_uint(loc.method, 2))
+        out += [_uint(loc.ref_index, 2), _uint(loc.base, base_size), _uint(len(loc.extents), 2)]
+        for index, offset, length in loc.extents:
+            out += [_uint(index, index_size), _uint(offset, offset_size)]
+            out.append(_uint(length, length_size))
+    return _full_box(b"iloc", version, 0, b"".join(out))
+
+
+def _new_infe(item_id: int, encoding: bytes = b"", name: bytes = b"XMP") -> bytes:
+    version = 2 if item_id <= 0xFFFF else 3
+    body = _uint(item_id, 2 if version == 2 else 4) + b"\0\0mime" + name + b"\0"
+    body += XMP_MIME + b"\0" + (encoding + b"\0" if encoding else b"")
+    return _full_box(b"infe", version, 1, body)  # flag 1: hidden, metadata is not displayed
+
+
+def _serialize_iinf(data: bytes, box: _Box, replace: dict[int, bytes], add: list[bytes]) -> bytes:
+    """The iinf box with some infe boxes replaced (by item id) and new ones appended."""
+    version = data[box.body]
+    pos = box.body + 4 + (2 if version == 0 else 4)
+    entries = []
+    for infe in _boxes(data, pos, box.end, "iinf"):
+        item = _parse_infe(data, infe) if infe.type == b"infe" else None
+        raw = data[infe.start : infe.end]
+        entries.append(replace.get(item.item_id, raw) if item is not None else raw)
+    entries += add
+    if version == 0 and len(entries) > 0xFFFF:
+        version = 1
+    count = _uint(len(entries), 2 if version == 0 else 4)
+    return _full_box(b"iinf", version, 0, count + b"".join(entries))
+
+
+def _serialize_iref(data: bytes, box: _Box | None, from_id: int, to_id: int) -> bytes:
+    """The iref box (a new one if ``box`` is None) with a ``cdsc`` from ``from_id`` to ``to_id``."""
+    version = data[box.body] if box is not None else 0
+    if max(from_id, to_id) > 0xFFFF and version == 0:
+        if box is not None:
+            raise UnsupportedFormat("HEIF iref: 16-bit references cannot name an item above 65535")
+        version = 1
+    size = 2 if version == 0 else 4
+    old = data[box.body + 4 : box.end] if box is not None else b""
+    ref = _box(b"cdsc", _uint(from_id, size) + _uint(1, 2) + _uint(to_id, size))
+    return _full_box(b"iref", version, 0, old + ref)
+
+
+def _primary_id(data: bytes, pitm: _Box | None) -> int:
+    if pitm is None:
+        raise UnsupportedFormat("HEIF without a primary item (pitm): nothing to attach a label to")
+    size = 2 if data[pitm.body] == 0 else 4
+    return _read_uint(data, pitm.body + 4, size)[0]
+
+
+@dataclass
+class _Plan:
+    """What one write changes: new item contents and where the file's structure is."""
+
+    top: list[_Box]
+    meta: _Box
+    children: list[_Box]
+    iloc: _Iloc
+    payloads: dict[int, bytes]  # item id -> new content, relocated to the appended mdat
+    infe_replace: dict[int, bytes]
+    new_item: int | None  # id of an XMP item added by this write
+
+
+def _plan(data: bytes, label_json: str, extra: dict[str, str] | None) -> _Plan:
+    from .. import xmp as xmp_mod
+
+    top = list(_boxes(data, 0, len(data), "file"))
+    meta = next((b for b in top if b.type == b"meta"), None)
+    if meta is None:
+        raise UnsupportedFormat("HEIF without a top-level meta box (an image sequence?)")
+    if any(b.type == b"moov" for b in top):
+        raise UnsupportedFormat("HEIF image sequences (moov) are not written, still images only")
+    children = list(_boxes(data, meta.body + 4, meta.end, "meta"))
+    kids = {b.type: b for b in children}
+    if b"iinf" not in kids or b"iloc" not in kids:
+        raise UnsupportedFormat("HEIF meta without iinf/iloc: no item to label")
+    items = _parse_iinf(data, kids[b"iinf"])
+    iloc = _parse_iloc_full(data, kids[b"iloc"])
+    _parse_iloc(data, kids[b"iloc"], items)
+    payloads: dict[int, bytes] = {}
+    infe_replace: dict[int, bytes] = {}
+    xmp_items = [i for i in items.values() if i.item_type == b"mime" and i.content_type == XMP_MIME]
+    for n, item in enumerate(xmp_items):
+        raw = _item_bytes(data, item, kids.get(b"idat"))
+        if raw is None:
+            raise UnsupportedFormat(f"HEIF XMP item {item.item_id}: its construction method")
+        old = _decoded(item, raw)
+        payloads[item.item_id] = (
+            xmp_mod.merge_label(old, label_json, extra) if n == 0 else xmp_mod.remove_label(old)
+        )
+        if item.encoding:  # written back uncompressed
+            infe_replace[item.item_id] = _new_infe(item.item_id, name=item.name)
+    for item in items.values():
+        if item.item_type == b"Exif" and (raw := _item_bytes(data, item, kids.get(b"idat"))):
+            prefix = 4 + struct.unpack_from(">I", raw, 0)[0] if len(raw) >= 4 else len(raw)
+            blanked = raw[:prefix] + blank_label_user_comments(raw[prefix:])
+            if blanked != raw:
+                payloads[item.item_id] = blanked
+    new_item = None
+    if not xmp_items:
+        ids = set(items) | {loc.item_id for loc in iloc.entries}
+        new_item = max(ids | {_primary_id(data, kids.get(b"pitm"))}) + 1
+        payloads[new_item] = xmp_mod.new_packet(label_json, extra)
+        iloc.entries.append(_Loc(new_item, 0, 0, 0, []))
+    return _Plan(top, meta, children, iloc, payloads, infe_replace, new_item)
+
+
+def _ranges(loc: _Loc, data_len: int, idat: _Box | None) -> list[tuple[int, int]]:
+    """Absolute (start, end) file ranges of a local method-0 or idat entry."""
+    if loc.ref_index != 0 or loc.method not in (0, 1) or (loc.method == 1 and idat is None):
+        return []
+    base, end = (0, data_len) if loc.method == 0 else (idat.body, idat.end)  # type: ignore[union-attr]
+    out = []
+    for _i, offset, length in loc.extents:
+        start = base + loc.base + offset
+        stop = end if length == 0 else min(start + length, end)
+        if start < stop:  # an extent past its source is not ours to zero (the reader reports it)
+            out.append((start, stop))
+    return out
+
+
+def _drop_own_mdat(data: bytes, plan: _Plan) -> int:
+    """The file length to keep: without the last mdat if it holds only relocated items."""
+    last = plan.top[-1]
+    if last.type != b"mdat" or last.start < plan.meta.end:
+        return len(data)
+    idat = next((b for b in plan.children if b.type == b"idat"), None)
+    moved, kept = [], []
+    for loc in plan.iloc.entries:
+        (moved if loc.item_id in plan.payloads else kept).append(_ranges(loc, len(data), idat))
+    if any(s < last.end and e > last.body for rs in kept for s, e in rs):
+        return len(data)
+    covered = sorted((s, e) for rs in moved for s, e in rs if last.body <= s < last.end)
+    pos = last.body
+    for s, e in covered:
+        if s > pos:
+            return len(data)
+        pos = max(pos, e)
+    return last.start if pos >= last.end else len(data)
+
+
+def _zero_moved(buf: bytearray, plan: _Plan, keep: int) -> None:
+    """Zero the old bytes of relocated items (stale label copies), unless another item uses them."""
+    idat = next((b for b in plan.children if b.type == b"idat"), None)
+    moved, kept = [], []
+    for loc in plan.iloc.entries:
+        ranges = _ranges(loc, len(buf), idat)
+        (moved if loc.item_id in plan.payloads else kept).extend(ranges)
+    for s, e in moved:
+        if e <= keep and not any(ks < e and ke > s for ks, ke in kept):
+            buf[s:e] = bytes(e - s)
+
+
+def _relocated(plan: _Plan, data_len: int, delta: int, mdat_at: int) -> _Iloc:
+    """The iloc after the write: moved items in the new mdat, later offsets shifted by delta."""
+    meta = plan.meta
+    entries, pos = [], mdat_at + 8
+    for loc in plan.iloc.entries:
+        if loc.item_id in plan.payloads:
+            size = len(plan.payloads[loc.item_id])
+            # libheif's layout (position in base_offset, extent offset 0) when the iloc has a
+            # base_offset field: c2pa-rs, embedding a manifest, moves the base and every
+            # non-zero extent offset, so a position in both fields would be moved twice.
+            if plan.iloc.base_size:
+                entries.append(_Loc(loc.item_id, 0, 0, pos, [(0, 0, size)]))
+            else:
+                entries.append(_Loc(loc.item_id, 0, 0, 0, [(0, pos, size)]))
+            pos += size
+            continue
+        if loc.ref_index != 0 or loc.method != 0:
+            entries.append(loc)  # idat, item-offset or external data: no file offsets to move
+            continue
+        entries.append(_shifted(loc, data_len, meta, delta))
+    return _Iloc(plan.iloc.version, plan.iloc.offset_size, plan.iloc.length_size,
+                 plan.iloc.base_size, plan.iloc.index_size, entries)  # fmt: skip
+
+
+def _shifted(loc: _Loc, data_len: int, meta: _Box, delta: int) -> _Loc:
+    extents = []
+    for index, offset, length in loc.extents:
+        start = loc.base + offset
+        if meta.start <= start < meta.end:
+            raise UnsupportedFormat(f"HEIF item {loc.item_id} has data inside meta outside idat")
+        if length == 0:  # "to the end of the file": the new mdat must not become part of it
+            length = data_len - start
+        if start >= meta.end and loc.base < meta.end:  # else the base below moves it
+            offset += delta
+        extents.append((index, offset, length))
+    base = loc.base + delta if loc.base >= meta.end else loc.base
+    return _Loc(loc.item_id, loc.method, loc.ref_index, base, extents)
+
+
+def _new_meta(data: bytes, plan: _Plan, iloc: bytes) -> bytes:
+    kids = {b.type: b for b in plan.children}
+    add = [_new_infe(plan.new_item)] if plan.new_item is not None else []
+    iinf = _serialize_iinf(data, kids[b"iinf"], plan.infe_replace, add)
+    iref = None
+    if plan.new_item is not None:
+        primary = _primary_id(data, kids.get(b"pitm"))
+        iref = _serialize_iref(data, kids.get(b"iref"), plan.new_item, primary)
+    parts = []
+    for child in plan.children:
+        if child.type == b"iloc":
+            parts.append(iloc)
+        elif child.type == b"iinf":
+            parts.append(iinf)
+            if iref is not None and b"iref" not in kids:
+                parts.append(iref)
+        elif child.type == b"iref" and iref is not None:
+            parts.append(iref)
+        else:
+            parts.append(data[child.start : child.end])
+    head = data[plan.meta.body : plan.meta.body + 4]  # meta version and flags
+    return _box(b"meta", head + b"".join(parts))
+
+
+def _explicit_last_size(buf: bytearray, plan: _Plan, keep: int) -> None:
+    """A last box of size 0 ("to the end of the file") would swallow the appended mdat."""
+    last = next((b for b in reversed(plan.top) if b.end <= keep), None)
+    if last is None or struct.unpack_from(">I", buf, last.start)[0] != 0:
+        return
+    if last.end - last.start > 0xFFFFFFFF:
+        raise UnsupportedFormat("HEIF: a last box over 4 GiB without an explicit size")
+    struct.pack_into(">I", buf, last.start, last.end - last.start)
+
+
+def write_xmp(data: bytes, label_json: str, extra: dict[str, str] | None = None) -> bytes:
+    """The file with the label merged into its XMP item (added if missing), pixels untouched."""
+    plan = _plan(data, label_json, extra)
+    keep = _drop_own_mdat(data, plan)
+    buf = bytearray(data)
+    _zero_moved(buf, plan, keep)
+    _explicit_last_size(buf, plan, keep)
+    body = bytes(buf)
+    meta_len = plan.meta.end - plan.meta.start
+    delta = 0
+    for _ in range(8):  # field widths only grow, so this settles in a step or two
+        mdat_at = keep + delta
+        iloc = _serialize_iloc(_relocated(plan, keep, delta, mdat_at))
+        meta = _new_meta(body, plan, iloc)
+        if len(meta) - meta_len == delta:
+            break
+        delta = len(meta) - meta_len
+    else:
+        raise CorruptContainer("HEIF: the rewritten meta box does not settle in size")
+    mdat = _box(b"mdat", b"".join(plan.payloads[loc.item_id] for loc in plan.iloc.entries
+                                  if loc.item_id in plan.payloads))  # fmt: skip
+    return body[: plan.meta.start] + meta + body[plan.meta.end : keep] + mdat
+
+
 class HeifCarrier:
-    """The HEIF/HEIC/AVIF carrier (read-only; see the module docstring)."""
+    """The HEIF/HEIC/AVIF carrier (see the module docstring)."""
 
     name = "heif"
     media_type = "image"
     mime = "image/heif"
     extensions = (".heic", ".heif", ".avif", ".hif")
-    can_write = False
+    can_write = True
     label_places = (
         "XMP item (mime application/rdf+xml)",
         "Exif item UserComment",
@@ -279,15 +615,34 @@ class HeifCarrier:
                 return payload
         return _scan_xmp(data)
 
+    @guarded
     def write_label(
         self, data: bytes, label_json: str, extra_xmp: dict[str, str] | None = None
     ) -> bytes:
-        """Always raises UnsupportedFormat."""
-        raise UnsupportedFormat(_WRITE_REFUSAL)
+        """Merge the label into the XMP item (adding one, with a ``cdsc`` reference to the
+        primary image, if there is none) and blank label UserComments in the Exif item; the coded
+        images are copied byte for byte (see "writing" above)."""
+        return write_xmp(data, label_json, extra_xmp)
 
     def reencode(self, data: bytes, draw: Callable[[Image.Image], Image.Image]) -> bytes:
-        """Always raises UnsupportedFormat."""
-        raise UnsupportedFormat(_WRITE_REFUSAL)
+        """Decode the primary image, draw on it and encode it again in the source's codec (HEVC
+        through pillow-heif, AV1 through Pillow) at quality :data:`REENCODE_QUALITY`, with the
+        source's EXIF, XMP and ICC profile. Thumbnails, depth and auxiliary images and any other
+        top-level images are not carried over; high bit depth sources come back as 8 bits."""
+        im = open_image(data)
+        fmt = "AVIF" if im.format == "AVIF" else "HEIF"
+        if im.mode not in ("RGB", "RGBA", "L", "LA"):
+            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+        out = draw(im)
+        if out.size != im.size:
+            raise ValueError(f"draw returned a {out.size} image for a {im.size} one")
+        keep = {k: im.info[k] for k in ("exif", "xmp", "icc_profile") if im.info.get(k)}
+        buf = io.BytesIO()
+        try:
+            out.save(buf, fmt, quality=REENCODE_QUALITY, **keep)
+        except (OSError, ValueError, KeyError) as exc:
+            raise CorruptContainer(f"{fmt} re-encode failed: {exc}") from None
+        return buf.getvalue()
 
 
 CARRIER = register(HeifCarrier())

@@ -28,13 +28,20 @@ compound documents) and encrypted or ZIP64 archives are refused with Unsupported
 Sniffing: a ZIP whose first local file name is an OOXML part (``[Content_Types].xml``,
 ``_rels/.rels``, ``docProps/…``, ``word/…``, ``xl/…``, ``ppt/…``; openpyxl writes
 ``docProps/app.xml`` first) is claimed by the ``docx`` carrier; :func:`refine` looks inside and
-returns the ``docx``, ``xlsx`` or ``pptx`` carrier. The explicit label (``add_visible``) is a
-paragraph at the start/end of the DOCX body; XLSX and PPTX get metadata only.
+returns the ``docx``, ``xlsx`` or ``pptx`` carrier.
+
+The explicit label (``add_visible``): DOCX a paragraph at the start/end of the body; PPTX a text
+box (shape named :data:`VISIBLE_NAME`) at the top (prefix) and/or bottom (suffix) of the first
+slide, drawn over the other shapes; XLSX a note row under the first sheet's last used row (no
+row is inserted above the data: that would move every cell reference and formula) plus the
+label as the printed page header (prefix) and/or footer (suffix) when the sheet has no
+header/footer of its own. Re-adding replaces an earlier label shape or note row.
 """
 
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import struct
 import time
@@ -152,7 +159,8 @@ def read_member(pkg: _Package, name: str, kind: str = "OOXML") -> bytes:
     try:
         with pkg.zf.open(info) as fh:
             out = fh.read(MAX_PART + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError,
+            OSError, lzma.LZMAError) as exc:  # bzip2 raises OSError, xz LZMAError  # fmt: skip
         raise CorruptContainer(f"{kind}: part {name!r} does not decompress ({exc})") from None
     if len(out) > MAX_PART:
         raise LimitExceeded(f"{kind}: part {name!r} inflates beyond {MAX_PART} bytes")
@@ -508,46 +516,23 @@ class OoxmlCarrier:
 
     @guarded
     def add_visible(self, data: bytes, text: str, where: str = "suffix") -> bytes:
-        """A paragraph at the start and/or end of the DOCX body (``word/document.xml``)."""
+        """The explicit label: DOCX body paragraphs, a PPTX text box, an XLSX note row and page
+        header/footer (see :func:`_docx_visible`, :func:`_pptx_visible`, :func:`_xlsx_visible`)."""
         if where not in ("prefix", "suffix", "both"):
             raise InvalidLabel(f"where must be prefix, suffix or both, got {where!r}")
         label = resolve_text(text)
         pkg = _open(data, self._kind)
-        part = _main_document(pkg, self._kind)
-        doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
-        _xml(doc.encode("utf-8"), f"DOCX {part}")
-        w = _w_prefix(doc)
-        para = (
-            f'<{w}p><{w}r><{w}t xml:space="preserve">{_escape(label, quote=False)}</{w}t>'
-            f"</{w}r></{w}p>"
-        )
-        body = re.search(rf"<{w}body\b[^>]*>", doc)
-        end = doc.rfind(f"</{w}body>")
-        if not body or end < 0:
-            raise CorruptContainer(f"DOCX {part}: no <{w}body> element")
-        texts = _paragraph_texts(doc)
-        edits = []
-        if where in ("prefix", "both") and (not texts or texts[0] != label):
-            edits.append((body.end(), para))
-        if where in ("suffix", "both") and (not texts or texts[-1] != label):
-            sect = doc.rfind(f"<{w}sectPr", 0, end)
-            last_block = max(doc.rfind(f"</{w}p>", 0, end), doc.rfind(f"</{w}tbl>", 0, end))
-            at = sect if sect > last_block else end
-            edits.append((at, para))
-        for at, new in sorted(edits, reverse=True):
-            doc = doc[:at] + new + doc[at:]
-        return _rewrite(pkg, {part: doc.encode("utf-8")}, {})
+        edit = {"docx": _docx_visible, "pptx": _pptx_visible, "xlsx": _xlsx_visible}[self.name]
+        return _rewrite(pkg, edit(pkg, label, where), {})
 
     @guarded
     def read_visible(self, data: bytes) -> str:
-        """DOCX: paragraph texts at the start and end of the body; XLSX/PPTX: ''."""
+        """What a reader sees first and last: DOCX paragraph texts; PPTX the first and last
+        slides' text, top to bottom; XLSX the first sheet's page header, cell texts in row order
+        and page footer."""
         pkg = _open(data, self._kind)
-        if self.name != "docx":
-            return ""
-        part = _main_document(pkg, self._kind)
-        doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
-        _xml(doc.encode("utf-8"), f"DOCX {part}")
-        joined = "\n".join(t for t in _paragraph_texts(doc) if t.strip())
+        lines = {"docx": _docx_lines, "pptx": _pptx_lines, "xlsx": _xlsx_lines}[self.name](pkg)
+        joined = "\n".join(t for t in lines if t.strip())
         if len(joined) > 2 * _VISIBLE_WINDOW:
             joined = joined[:_VISIBLE_WINDOW] + "\n" + joined[-_VISIBLE_WINDOW:]
         return joined
@@ -561,14 +546,46 @@ OFFICE_DOC_REL = (
 )
 
 
-def _main_document(pkg: _Package, kind: str) -> str:
+def _main_document(pkg: _Package, kind: str, folder: str = "word") -> str:
     part = _rel_targets(pkg, kind).get(OFFICE_DOC_REL, "")
-    if not part.startswith("word/") or pkg.get(part) is None:
-        raise UnsupportedFormat(
-            f"{kind}: a visible label is only written into DOCX bodies; this package's main part "
-            f"is {part or 'missing'} (XLSX/PPTX carry the metadata label only)"
-        )
+    if not part.startswith(folder + "/") or pkg.get(part) is None:
+        raise UnsupportedFormat(f"{kind}: the package's main part is {part or 'missing'}, "
+                                f"not a {folder}/ part")  # fmt: skip
     return part
+
+
+def _docx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+    """A paragraph at the start and/or end of the DOCX body (``word/document.xml``)."""
+    part = _main_document(pkg, "DOCX")
+    doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
+    _xml(doc.encode("utf-8"), f"DOCX {part}")
+    w = _w_prefix(doc)
+    para = (
+        f'<{w}p><{w}r><{w}t xml:space="preserve">{_escape(label, quote=False)}</{w}t></{w}r></{w}p>'
+    )
+    body = re.search(rf"<{w}body\b[^>]*>", doc)
+    end = doc.rfind(f"</{w}body>")
+    if not body or end < 0:
+        raise CorruptContainer(f"DOCX {part}: no <{w}body> element")
+    texts = _paragraph_texts(doc)
+    edits = []
+    if where in ("prefix", "both") and (not texts or texts[0] != label):
+        edits.append((body.end(), para))
+    if where in ("suffix", "both") and (not texts or texts[-1] != label):
+        sect = doc.rfind(f"<{w}sectPr", 0, end)
+        last_block = max(doc.rfind(f"</{w}p>", 0, end), doc.rfind(f"</{w}tbl>", 0, end))
+        at = sect if sect > last_block else end
+        edits.append((at, para))
+    for at, new in sorted(edits, reverse=True):
+        doc = doc[:at] + new + doc[at:]
+    return {part: doc.encode("utf-8")}
+
+
+def _docx_lines(pkg: _Package) -> list[str]:
+    part = _main_document(pkg, "DOCX")
+    doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
+    _xml(doc.encode("utf-8"), f"DOCX {part}")
+    return _paragraph_texts(doc)
 
 
 def _w_prefix(doc: str) -> str:
@@ -584,6 +601,234 @@ def _paragraph_texts(doc: str) -> list[str]:
         runs = re.findall(rf"<{w}t\b[^>]*>([^<]*)</{w}t>", m.group(0))
         out.append(_unescape("".join(runs)))
     return out
+
+
+# --- explicit label in PPTX and XLSX ------------------------------------------------------
+
+P_NS = "http://schemas.openxmlformats.org/presentationml/2006/main"
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+#: The name of the PPTX text box that carries the explicit label.
+VISIBLE_NAME = "AIGC label"
+_EMU_DEFAULT = (9144000, 6858000)  # 10 x 7.5 in, PowerPoint's 4:3 default slide
+
+
+def _prefix(doc: str, ns: str) -> str | None:
+    """``"x:"`` for a prefix bound to ``ns`` in ``doc``, ``""`` for the default namespace."""
+    m = re.search(r'xmlns:([\w.-]+)\s*=\s*["\']' + re.escape(ns) + "[\"']", doc)
+    if m:
+        return f"{m.group(1)}:"
+    return "" if re.search(r'xmlns\s*=\s*["\']' + re.escape(ns) + "[\"']", doc) else None
+
+
+def _part_targets(pkg: _Package, part: str, kind: str) -> dict[str, str]:
+    """Relationship id -> part name for the relationships of ``part``."""
+    folder, _, base = part.rpartition("/")
+    rels = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    if pkg.get(rels) is None:
+        raise CorruptContainer(f"{kind}: {part} has no relationships part {rels}")
+    out = {}
+    for rel in _xml(read_member(pkg, rels, kind), f"{kind} {rels}"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode", "") == "External" or not target:
+            continue
+        out[rel.get("Id", "")] = _resolve(folder, target)
+    return out
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts = folder.split("/") if folder else []
+    for piece in target.split("/"):
+        if piece == "..":
+            parts = parts[:-1]
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _first_child_part(pkg: _Package, kind: str, folder: str, tag: str) -> tuple[str, str]:
+    """(main part, first listed child part): the first slide (``sldId``) or sheet (``sheet``)."""
+    main = _main_document(pkg, kind, folder)
+    root = _xml(read_member(pkg, main, kind), f"{kind} {main}")
+    rid = next((e.get(f"{{{R_NS}}}id") for e in root.iter() if e.tag.endswith("}" + tag)), None)
+    if rid is None:
+        raise UnsupportedFormat(f"{kind}: {main} lists no {tag}: nowhere to put a visible label")
+    child = _part_targets(pkg, main, kind).get(rid)
+    if child is None or pkg.get(child) is None:
+        raise CorruptContainer(f"{kind}: {main} names {rid}, which is not a part of the package")
+    return main, child
+
+
+def _slide_size(pkg: _Package, main: str) -> tuple[int, int]:
+    root = _xml(read_member(pkg, main, "PPTX"), f"PPTX {main}")
+    size = next((e for e in root.iter() if e.tag == f"{{{P_NS}}}sldSz"), None)
+    try:
+        return (int(size.get("cx")), int(size.get("cy"))) if size is not None else _EMU_DEFAULT
+    except (TypeError, ValueError):
+        return _EMU_DEFAULT
+
+
+_OWN_SHAPE = re.compile(
+    r"<((?:[\w.-]+:)?)sp\b[^>]*>(?:(?!</\1sp>).)*?name=\""
+    + re.escape(VISIBLE_NAME)
+    + r"\".*?</\1sp>",
+    re.S,
+)
+
+
+def _pptx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+    """Text boxes on the first slide: 3 % in from the top (prefix) / bottom (suffix) edge."""
+    main, part = _first_child_part(pkg, "PPTX", "ppt", "sldId")
+    doc = _decode_xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
+    _xml(doc.encode("utf-8"), f"PPTX {part}")
+    p = _prefix(doc, P_NS)
+    if p is None:
+        raise CorruptContainer(f"PPTX {part}: not a PresentationML slide")
+    doc = _OWN_SHAPE.sub("", doc)  # re-tagging replaces our earlier boxes
+    close = doc.rfind(f"</{p}spTree>")
+    if close < 0:
+        raise CorruptContainer(f"PPTX {part}: no <{p}spTree> shape tree")
+    cx, cy = _slide_size(pkg, main)
+    ids = [int(i) for i in re.findall(r"<(?:[\w.-]+:)?cNvPr\b[^>]*?\bid=\"(\d+)\"", doc)]
+    next_id = max(ids, default=1) + 1
+    height = max(cy // 12, 300000)
+    tops = {"prefix": [cy * 3 // 100], "suffix": [cy - height - cy * 3 // 100]}
+    tops["both"] = tops["prefix"] + tops["suffix"]
+    boxes = [_text_box(p, next_id + i, cx, top, height, label) for i, top in enumerate(tops[where])]
+    doc = doc[:close] + "".join(boxes) + doc[close:]
+    _xml(doc.encode("utf-8"), f"PPTX {part}")
+    return {part: doc.encode("utf-8")}
+
+
+def _text_box(p: str, shape_id: int, cx: int, top: int, height: int, label: str) -> str:
+    """A PresentationML text box in the slide's own ``p`` prefix, DrawingML declared on it."""
+    left, width = cx * 3 // 100, cx * 94 // 100
+    text = _escape(label, quote=False)
+    return (
+        f'<{p}sp xmlns:a="{A_NS}"><{p}nvSpPr><{p}cNvPr id="{shape_id}" name="{VISIBLE_NAME}"/>'
+        f'<{p}cNvSpPr txBox="1"/><{p}nvPr/></{p}nvSpPr><{p}spPr><a:xfrm>'
+        f'<a:off x="{left}" y="{top}"/><a:ext cx="{width}" cy="{height}"/></a:xfrm>'
+        f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></{p}spPr><{p}txBody>'
+        f'<a:bodyPr wrap="square" anchor="ctr"><a:normAutofit/></a:bodyPr><a:lstStyle/><a:p>'
+        f'<a:r><a:rPr lang="zh-CN" sz="1800"/><a:t>{text}</a:t></a:r></a:p></{p}txBody></{p}sp>'
+    )
+
+
+def _pptx_lines(pkg: _Package) -> list[str]:
+    """Paragraph texts of the first slide, shapes ordered top to bottom (placeholders without a
+    position of their own count as the middle of the slide)."""
+    main, part = _first_child_part(pkg, "PPTX", "ppt", "sldId")
+    cy = _slide_size(pkg, main)[1]
+    root = _xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
+    shapes = []
+    for n, sp in enumerate(e for e in root.iter() if e.tag == f"{{{P_NS}}}sp"):
+        off = next((e for e in sp.iter() if e.tag == f"{{{A_NS}}}off"), None)
+        try:
+            top = int(off.get("y")) if off is not None else cy // 2
+        except (TypeError, ValueError):
+            top = cy // 2
+        paras = [
+            "".join(t.text or "" for t in para.iter() if t.tag == f"{{{A_NS}}}t")
+            for para in sp.iter()
+            if para.tag == f"{{{A_NS}}}p"
+        ]
+        shapes.append((top, n, paras))
+    return [line for _t, _n, paras in sorted(shapes) for line in paras]
+
+
+_HF_AFTER = ("rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors",
+             "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture",
+             "oleObjects", "controls", "webPublishItems", "tableParts", "extLst")  # fmt: skip
+_NOTE_ROW = re.compile(
+    r"<((?:[\w.-]+:)?)row\b[^>]*>\s*<\1c\b[^>]*\bt=\"inlineStr\"[^>]*>\s*<\1is>\s*<\1t\b[^>]*>"
+    r"([^<]*)</\1t>\s*</\1is>\s*</\1c>\s*</\1row>"
+)
+
+
+def _drop_note_rows(doc: str) -> str:
+    """Rows holding nothing but one inline label line: an earlier run's note row."""
+    from ..text.explicit import is_label_line
+
+    return _NOTE_ROW.sub(lambda m: "" if is_label_line(_unescape(m.group(2))) else m.group(0), doc)
+
+
+def _xlsx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+    """A note row two rows under the first sheet's last used row; the page header/footer."""
+    _main, part = _first_child_part(pkg, "XLSX", "xl", "sheet")
+    doc = _decode_xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    _xml(doc.encode("utf-8"), f"XLSX {part}")
+    x = _prefix(doc, S_NS)
+    if x is None:
+        raise CorruptContainer(f"XLSX {part}: not a SpreadsheetML worksheet")
+    doc = _drop_note_rows(doc)
+    rows = [int(r) for r in re.findall(rf"<{x}row\b[^>]*?\br=\"(\d+)\"", doc)]
+    n = max(rows, default=0) + 2 if rows else 1
+    text = _escape(label, quote=False)
+    row = (f'<{x}row r="{n}"><{x}c r="A{n}" t="inlineStr"><{x}is><{x}t>{text}</{x}t></{x}is>'
+           f"</{x}c></{x}row>")  # fmt: skip
+    empty = re.search(rf"<{x}sheetData\s*/>", doc)
+    if empty:
+        doc = doc[: empty.start()] + f"<{x}sheetData>{row}</{x}sheetData>" + doc[empty.end() :]
+    else:
+        close = doc.find(f"</{x}sheetData>")
+        if close < 0:
+            raise CorruptContainer(f"XLSX {part}: no <{x}sheetData> element")
+        doc = doc[:close] + row + doc[close:]
+    doc = _with_header_footer(doc, x, label.replace("&", "&&"), where)
+    _xml(doc.encode("utf-8"), f"XLSX {part}")
+    return {part: doc.encode("utf-8")}
+
+
+def _with_header_footer(doc: str, x: str, label: str, where: str) -> str:
+    """The label centred in the page header (prefix) and/or footer (suffix), unless the sheet
+    already has a ``headerFooter`` (the user's own is kept as it is)."""
+    if re.search(rf"<{x}headerFooter\b", doc):
+        return doc
+    text = _escape("&C" + label, quote=False)
+    parts = []
+    if where in ("prefix", "both"):
+        parts.append(f"<{x}oddHeader>{text}</{x}oddHeader>")
+    if where in ("suffix", "both"):
+        parts.append(f"<{x}oddFooter>{text}</{x}oddFooter>")
+    block = f"<{x}headerFooter>{''.join(parts)}</{x}headerFooter>"
+    # CT_Worksheet is a sequence: headerFooter goes before the first of these that is present.
+    spots = [m.start() for t in _HF_AFTER if (m := re.search(rf"<{x}{t}\b", doc))]
+    at = min(spots, default=doc.rfind(f"</{x}worksheet>"))
+    if at < 0:
+        raise CorruptContainer("XLSX worksheet: no closing </worksheet>")
+    return doc[:at] + block + doc[at:]
+
+
+def _xlsx_lines(pkg: _Package) -> list[str]:
+    """The first sheet as a reader meets it: page header, cell texts row by row, footer."""
+    _main, part = _first_child_part(pkg, "XLSX", "xl", "sheet")
+    root = _xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    shared = _shared_strings(pkg)
+    q = f"{{{S_NS}}}"
+    header = [e.text or "" for e in root.iter() if e.tag == q + "oddHeader"]
+    footer = [e.text or "" for e in root.iter() if e.tag == q + "oddFooter"]
+    cells = []
+    for c in root.iter(q + "c"):
+        if c.get("t") == "inlineStr":
+            cells.append("".join(t.text or "" for t in c.iter(q + "t")))
+        elif c.get("t") == "s":
+            v = c.find(q + "v")
+            if v is not None and (v.text or "").strip().isdigit() and int(v.text) < len(shared):
+                cells.append(shared[int(v.text)])
+    codes = re.compile(r"&(?:[LCRPNDTZFAGBIUESOH]|\d+|\"[^\"]*\")")
+    return [codes.sub("", h) for h in header] + cells + [codes.sub("", f) for f in footer]
+
+
+def _shared_strings(pkg: _Package) -> list[str]:
+    part = next((n for n in pkg.names() if n.lower() == "xl/sharedstrings.xml"), None)
+    if part is None:
+        return []
+    root = _xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    q = f"{{{S_NS}}}"
+    return ["".join(t.text or "" for t in si.iter(q + "t")) for si in root.iter(q + "si")]
 
 
 # --- registration and refinement -----------------------------------------------------------
