@@ -123,8 +123,13 @@ class Ledger:
         self.where = where
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str] | None = None) -> Ledger:
-        """A path or ``sqlite:///path`` (SQLite), or ``postgresql://...`` (PostgreSQL)."""
+    def open(
+        cls, location: str | os.PathLike[str] | None = None, *, readonly: bool = False
+    ) -> Ledger:
+        """A path or ``sqlite:///path`` (SQLite), or ``postgresql://...`` (PostgreSQL).
+
+        ``readonly`` (lookups, exports) opens an existing SQLite ledger without writing a byte
+        — no schema, no WAL switch — so a ledger on a read-only disk or an archive copy reads."""
         where = str(location) if location is not None else default_ledger_path()
         if re.match(r"postgres(ql)?://", where):
             try:
@@ -145,6 +150,8 @@ class Ledger:
         if where.startswith("sqlite:///"):
             where = where[len("sqlite:///") - 1 :]
         path = Path(where).expanduser()
+        if readonly:
+            return cls._open_readonly(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -152,6 +159,20 @@ class Ledger:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
+        return cls(conn, postgres=False, where=str(path))
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> Ledger:
+        if not path.is_file():
+            raise LedgerError(f"cannot open the ledger {path}: no such file")
+        try:
+            # immutable=1: no locks, no -wal/-shm files (which a read-only disk cannot hold);
+            # right for a ledger no run is writing to, which is what a lookup/export reads
+            uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+            conn.execute("SELECT 1 FROM aigc_ledger LIMIT 1")
+        except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
         return cls(conn, postgres=False, where=str(path))
 

@@ -180,3 +180,37 @@ def test_postgresql_ledger(tmp_path):
         shutil.rmtree(base, ignore_errors=True)
     with pytest.raises(LedgerError):
         Ledger.open("postgresql://nobody@/x?host=/nonexistent&port=1")
+
+
+def test_export_and_lookup_read_a_ledger_on_a_read_only_disk(tmp_path):
+    """An archived ledger (the >= 6-month log, Measures Art. 9) is read without writing a byte."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import PRODUCER, photo
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a read-only tmpfs")
+    book = tmp_path / "ledger.sqlite"
+    src = tmp_path / "in.png"
+    photo(160, 128, seed=3).save(src)
+    aigc = [sys.executable, "-m", "aigc_tag"]
+    tag = [*aigc, "tag", str(src), "-o", str(tmp_path / "out"), "--producer", PRODUCER,
+           "--ledger", str(book)]  # fmt: skip
+    assert subprocess.run(tag, capture_output=True, timeout=120).returncode == 0
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("mount -t tmpfs is not permitted here")
+    try:
+        shutil.copy(book, mnt / "ledger.sqlite")
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        export = [*aigc, "ledger", "export", "--ledger", str(mnt / "ledger.sqlite")]
+        res = subprocess.run(export, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert PRODUCER in res.stdout
+        assert sorted(p.name for p in mnt.iterdir()) == ["ledger.sqlite"]
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])

@@ -14,7 +14,7 @@ from .batch import watermark_key_option
 
 def _open(location: str | None) -> Ledger:
     try:
-        return Ledger.open(location)
+        return Ledger.open(location, readonly=True)  # lookups and exports never write
     except LedgerError as exc:
         raise click.ClickException(str(exc)) from None
 
