@@ -133,7 +133,7 @@ def _can_mount() -> bool:
 
 @pytest.fixture
 def small_fs():
-    """A 120 KiB tmpfs (room for small outputs, not for a 144 KB PNG; the journal lives elsewhere)."""
+    """A 120 KiB tmpfs: room for small outputs, not for a 144 KB PNG (the journal is elsewhere)."""
     if not _can_mount():
         pytest.skip("needs root to mount a tmpfs (the RLIMIT_FSIZE test covers the rest)")
     mnt = Path(tempfile.mkdtemp(prefix="aigc-fs-"))
