@@ -52,7 +52,7 @@ class _Collect(HTMLParser):
 
     def handle_starttag(self, tag, attrs):  # noqa: ANN001
         self.tags.append(tag)
-        if tag not in ("meta", "img", "input", "br"):
+        if tag not in ("meta", "img", "input", "br", "col"):  # HTML void elements used
             self.open.append(tag)
 
     def handle_endtag(self, tag):  # noqa: ANN001
