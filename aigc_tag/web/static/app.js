@@ -85,12 +85,19 @@
     const v = r.visible_label;
     if (r.media_type !== "image" && r.media_type !== "video") return null;
     if (!v) return section("s_visible", null, el("p", "muted", t("no_visible")));
-    const rows = [["text", v.text], ["position", v.position], ["box", v.box],
-      ["found_in_pixels", v.found_in_pixels], ["match", v.match],
-      ["glyph_height_px", v.glyph_height_px],
-      ["ratio", typeof v.ratio === "number" ? (100 * v.ratio).toFixed(1) + " %" : v.ratio],
-      ["contrast", typeof v.contrast === "number" ? v.contrast + ":1" : v.contrast]];
-    const s = section("s_visible", null, kv(rows.filter(([, val]) => val !== undefined)));
+    const pct = (x) => (typeof x === "number" ? (100 * x).toFixed(1) + " %" : x);
+    const yes = (x) => (x === true ? t("yes") : x === false ? t("no") : x);
+    const rows = [["source", v.source && (t("src." + v.source) || v.source)],
+      ["found", yes(v.found)], ["text", v.text],
+      ["position", v.position && (t("pos." + v.position) || v.position)], ["box", v.box],
+      ["found_in_pixels", yes(v.found_in_pixels)], ["match", v.match],
+      ["glyph_height_px", v.glyph_height_px], ["ratio", pct(v.ratio)],
+      ["glyph_height_ratio", pct(v.glyph_height_ratio)],
+      ["contrast", typeof v.contrast === "number" ? v.contrast + ":1" : v.contrast],
+      ["confidence", v.confidence],
+      ["duration_s", typeof v.duration_s === "number" ? v.duration_s + " s" : v.duration_s]];
+    const s = section("s_visible", null,
+      kv(rows.filter(([, val]) => val !== undefined && val !== null)));
     if (v.error) s.appendChild(el("p", "muted", String(v.error)));
     return s;
   }
