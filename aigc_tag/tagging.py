@@ -105,6 +105,24 @@ def validate_producer(producer: str) -> list[str]:
     ]
 
 
+def _xmp_refused_for_dtd(packet: bytes) -> bool:
+    """True when the XMP reader refuses ``packet`` for its DTD (entities; defusedxml)."""
+    from defusedxml import DefusedXmlException
+    from defusedxml import ElementTree as SafeET
+
+    from .xmp import _text, _xml_body
+
+    if b"<!" not in packet:
+        return False
+    try:
+        SafeET.fromstring(_xml_body(_text(packet)))
+    except DefusedXmlException:
+        return True
+    except Exception:  # malformed for another reason: not a DTD refusal
+        return False
+    return False
+
+
 class Tagger:
     """Holds the tagging settings; use one per batch or pipeline.
 
@@ -504,7 +522,14 @@ class Tagger:
             from .visible.inspect import inspect_declared_caption
             from .xmp import aigctag_properties
 
-            declared = aigctag_properties(carrier.read_xmp(out) or b"").get("Caption", "")
+            packet = carrier.read_xmp(out) or b""
+            declared = aigctag_properties(packet).get("Caption", "")
+            if not declared and _xmp_refused_for_dtd(packet):
+                raise AigcTagError(
+                    f"{name}: the input's XMP packet has a DTD with entity declarations, which "
+                    "aigc-tag refuses to parse (XML entity attacks), so the caption it declares "
+                    "there cannot be read back; remove the <!DOCTYPE> from the XMP and tag again"
+                )
             if not inspect_declared_caption(shown, declared).found:
                 raise AigcTagError(f"{name}: self-check failed: the caption does not read back")
         if "watermark" in result.layers:

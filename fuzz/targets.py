@@ -96,8 +96,14 @@ def run_one(target: str, data: bytes) -> BaseException | None:
 
 
 def seeds(target: str) -> list[bytes]:
+    """The starting corpus of ``target``: fuzz/seeds/<target>/ (made by fuzz/make_seeds.py),
+    then every saved regression input of the target. The regression inputs include the hand-made
+    hostile inputs of issue 17 (deflate bombs, a huge IHDR, lone surrogates, entity DTDs; see
+    tests/fuzz_regressions/README.md), so a fuzz run mutates around them too, and
+    fuzz/make_seeds.py, which rewrites fuzz/seeds/, cannot drop them."""
     folder = SEEDS / target
-    return [p.read_bytes() for p in sorted(folder.iterdir())] if folder.is_dir() else []
+    out = [p.read_bytes() for p in sorted(folder.iterdir())] if folder.is_dir() else []
+    return out + [path.read_bytes() for _, path in regressions(target)]
 
 
 def regressions(target: str | None = None) -> list[tuple[str, Path]]:

@@ -783,3 +783,94 @@ def test_every_post_route_is_guarded_including_later_ones(tmp_path):
         assert resp.status_code == 403, path
         resp = client.post(path, content=b"x", headers={"Host": "evil.example"})
         assert resp.status_code == 400, path
+
+
+# --------------------------------------------------------------------------- ID3 and XMP DTD
+
+#: One MPEG-1 layer III frame (128 kbit/s, 44.1 kHz: 417 bytes) of silence.
+_MPEG_FRAME = b"\xff\xfb\x90\x64" + b"\0" * 413
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes((n >> s) & 0x7F for s in (21, 14, 7, 0))
+
+
+def mp3_with_apic(path: Path, apic_bytes: int) -> Path:
+    """An MP3 whose ID3v2.3 tag holds one APIC frame of ``apic_bytes`` (written in chunks, so
+    the test itself stays small), then a second of MPEG frames."""
+    head = b"\0image/png\0\x03\0"  # Latin-1, MIME, front cover, empty description
+    frame_size = len(head) + apic_bytes
+    with path.open("wb") as fh:
+        fh.write(b"ID3\x03\x00\x00" + _syncsafe(10 + frame_size))
+        fh.write(b"APIC" + struct.pack(">I", frame_size) + b"\0\0" + head)
+        chunk = b"\x89" * (1 << 20)
+        for _ in range(apic_bytes >> 20):
+            fh.write(chunk)
+        fh.write(b"\x89" * (apic_bytes & ((1 << 20) - 1)))
+        fh.write(_MPEG_FRAME * 38)
+    return path
+
+
+def test_a_250_mib_id3_tag_is_refused_from_its_header_under_3gib(tmp_path):
+    big = mp3_with_apic(tmp_path / "cover.mp3", 250 << 20)
+    verify = run_cli("verify", str(big))
+    _no_traceback(verify)
+    assert verify.returncode == 4, verify.stdout + verify.stderr
+    assert "too large to process: ID3v2 tag of 250.0 MiB" in verify.stdout
+    assert "AIGC_TAG_MAX_ID3_MB" in verify.stdout
+    tag = run_cli("tag", "--producer", "PG-20252A-XX", "-o", str(tmp_path / "out"), str(big))
+    _no_traceback(tag)
+    assert tag.returncode == 2, tag.stdout + tag.stderr
+    errors = [line for line in tag.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(big) in errors[0] and "too large to process" in errors[0]
+
+
+def test_id3_tag_within_its_limit_reads_and_the_limit_is_configurable(tmp_path):
+    src = mp3_with_apic(tmp_path / "cover.mp3", 2 << 20)
+    ok = run_cli("verify", "--no-watermark", str(src))
+    _no_traceback(ok)
+    assert ok.returncode == 3 and "too large" not in ok.stdout, ok.stdout + ok.stderr
+    low = run_cli("verify", "--no-watermark", str(src), env={"AIGC_TAG_MAX_ID3_MB": "1"})
+    assert low.returncode == 4 and "(limit 1 MiB, AIGC_TAG_MAX_ID3_MB)" in low.stdout
+
+
+@pytest.mark.parametrize(("value", "mib"), [("", 64), ("8", 8), ("0.5", 0.5), ("x", 64),
+                                            ("-3", 64), ("100000", 256)])  # fmt: skip
+def test_id3_limit_from_the_environment(monkeypatch, value, mib):
+    from aigc_tag.carriers import id3
+
+    monkeypatch.setenv("AIGC_TAG_MAX_ID3_MB", value)
+    expected = id3.MAX_TAG_BYTES if mib == 256 else int(mib * (1 << 20))
+    assert id3.max_tag_bytes() == expected
+
+
+def _png_with_xmp(path: Path, doctype: str) -> Path:
+    from PIL import Image, PngImagePlugin
+
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + doctype + "\n"
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+        '22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/'
+        '1.1/"><dc:format>image/png</dc:format></rdf:Description></rdf:RDF></x:xmpmeta>\n'
+        '<?xpacket end="w"?>'
+    )
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet)
+    Image.new("RGB", (640, 480), (120, 160, 200)).save(path, pnginfo=info)
+    return path
+
+
+def test_xmp_with_an_entity_dtd_says_so_instead_of_caption_does_not_read_back(tmp_path):
+    src = _png_with_xmp(tmp_path / "dtd.png", '<!DOCTYPE x:xmpmeta [<!ENTITY a "b">]>')
+    proc = run_cli("tag", "--producer", "PG-20252A-XX", "-o", str(tmp_path / "out"), str(src))
+    _no_traceback(proc)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(src) in errors[0]
+    assert "XMP packet has a DTD" in errors[0] and "does not read back" not in errors[0]
+
+
+def test_xmp_with_a_plain_doctype_still_tags(tmp_path):
+    src = _png_with_xmp(tmp_path / "doctype.png", "<!DOCTYPE x:xmpmeta>")
+    proc = run_cli("tag", "--producer", "PG-20252A-XX", "-o", str(tmp_path / "out"), str(src))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
