@@ -26,14 +26,10 @@ from functools import cache
 
 import numpy as np
 
-from .errors import AigcTagError, CorruptContainer
+from .errors import AigcTagError, CorruptContainer, ToolMissing
 
 #: Seconds one ffmpeg run may take before it is killed (a hostile file must not hang a batch).
 DEFAULT_TIMEOUT = 600.0
-
-
-class ToolMissing(AigcTagError):
-    """ffmpeg (or PyAV) is not installed, or not where the environment says."""
 
 
 @cache

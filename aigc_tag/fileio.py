@@ -9,14 +9,10 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import AigcTagError, LimitExceeded
+from .errors import LimitExceeded, NotRegularFile, UnsafeOutputPath
 
 #: Largest input file read (``read_input(max_bytes=...)``); see docs/security.md for all limits.
 MAX_INPUT_BYTES = 2 * 1024**3
-
-
-class UnsafeOutputPath(AigcTagError):
-    """An output path would leave its output directory (``..`` or a symlinked directory)."""
 
 
 def check_within(path: Path, root: Path) -> None:
@@ -38,11 +34,6 @@ def check_within(path: Path, root: Path) -> None:
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory"}  # fmt: skip
 _READ_CHUNK = 1 << 20
-
-
-class NotRegularFile(OSError):
-    """The input is a FIFO, socket, device or directory: refused before it is opened for
-    reading (an ``OSError``, so every caller reports it as "cannot read: ...")."""
 
 
 def file_kind(mode: int) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import JournalBusy
 from .fileio import text_path
 
 __all__ = ["JOURNAL_NAME", "FileState", "Journal", "JournalBusy", "default_journal_path",
@@ -70,10 +71,6 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_unledgered ON files (run) WHERE ledgered = 0;
 """
-
-
-class JournalBusy(RuntimeError):
-    """Another run holds the journal of this OUTDIR."""
 
 
 @dataclass(frozen=True)

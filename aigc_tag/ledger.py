@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import LedgerError
+
 __all__ = ["COLUMNS", "Ledger", "LedgerError", "default_ledger_path", "record_for"]
 
 COLUMNS = (
@@ -70,10 +72,6 @@ _INSERT = (
     "ON CONFLICT (produce_id, output_sha256) DO NOTHING"
 )
 _HOST = socket.gethostname()
-
-
-class LedgerError(RuntimeError):
-    """The ledger cannot be opened or written."""
 
 
 def default_ledger_path() -> str:

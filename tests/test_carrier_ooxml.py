@@ -329,3 +329,55 @@ def test_tagger_adds_the_wording_and_verify_checks_it(kind, tmp_path):
         checks = {c.id: c.outcome.value for c in aigc_tag.verify(out).checks}
         outcomes[visible] = checks["X-T1"]
     assert outcomes == {True: "pass", False: "fail"}
+
+
+def _members_edited(data: bytes, edit: dict[str, bytes | None], add: dict[str, str]) -> bytes:
+    """The package with members replaced (``None``: dropped) and members appended."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = edit.get(info.filename, src.read(info))
+            if body is not None:
+                out.writestr(info, body)
+        for name, body in add.items():
+            out.writestr(name, body)
+    return buf.getvalue()
+
+
+def test_unregistered_custom_part_is_edited_not_duplicated():
+    # issue 17 item 12: a custom.xml that no relationship names was added a second time, and
+    # the read-back refused the output with "ZIP entry 'docProps/custom.xml' appears twice".
+    data = _members_edited(make_xlsx(), {}, {"docProps/custom.xml": OLD_CUSTOM})
+    assert ooxml.XLSX.read_labels(data) == []  # not part of the package until registered
+    out = ooxml.XLSX.write_label(data, LABEL)
+    names = zipfile.ZipFile(io.BytesIO(out)).namelist()
+    assert names.count("docProps/custom.xml") == 1
+    found = ooxml.XLSX.read_labels(out)
+    assert [(f.key, f.raw) for f in found] == [("AIGC", LABEL)]
+    custom = zipfile.ZipFile(io.BytesIO(out)).read("docProps/custom.xml").decode()
+    assert "Department" in custom and "aigc_label" not in custom  # the user's property is kept
+    reopen("xlsx", out)
+
+
+def test_missing_custom_part_is_inconclusive_not_absent():
+    # issue 17 item 12: the relationship names the label part but the part cannot be read:
+    # the verdict was not_found ("no label"), which the file does not show.
+    import aigc_tag
+
+    tagged = ooxml.XLSX.write_label(make_xlsx(), LABEL)
+    broken = _members_edited(tagged, {"docProps/custom.xml": None}, {})
+    with pytest.raises(CorruptContainer, match="custom properties part 'docProps/custom.xml'"):
+        ooxml.XLSX.read_labels(broken)
+    assert aigc_tag.verify_bytes(broken, name="broken.xlsx").verdict.value == "inconclusive"
+    assert ooxml.XLSX.read_labels(ooxml.XLSX.write_label(broken, LABEL))  # tagging repairs it
+
+
+@pytest.mark.parametrize("target", ["docProps/Custom.xml", "./docProps/custom.xml"])
+def test_custom_part_found_whatever_the_target_spelling(target):
+    tagged = ooxml.XLSX.write_label(make_xlsx(), LABEL)
+    rels = zipfile.ZipFile(io.BytesIO(tagged)).read("_rels/.rels")
+    respelled = rels.replace(b'Target="docProps/custom.xml"', f'Target="{target}"'.encode())
+    assert respelled != rels
+    data = _members_edited(tagged, {"_rels/.rels": respelled}, {})
+    assert [f.raw for f in ooxml.XLSX.read_labels(data)] == [LABEL]

@@ -17,7 +17,7 @@ from math import gcd
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..errors import AigcTagError
+from ..errors import AigcTagError, UnknownPrompt
 from .rhythm import DEFAULT_LEVEL_DBFS, _check_rate_channels
 
 __all__ = ["BILINGUAL_PAUSE_S", "CLIP_RATE", "PROMPTS", "UnknownPrompt", "voice_prompt"]
@@ -30,13 +30,6 @@ PROMPTS: dict[str, str] = {
 }
 CLIP_RATE = 22050
 BILINGUAL_PAUSE_S = 0.4
-
-
-class UnknownPrompt(AigcTagError, KeyError):
-    """No packaged voice prompt of that name."""
-
-    def __str__(self) -> str:  # KeyError would print the repr of its argument
-        return str(self.args[0]) if self.args else "unknown voice prompt"
 
 
 def _read_clip(name: str) -> np.ndarray:

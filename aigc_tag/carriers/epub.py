@@ -8,7 +8,7 @@ removed on write. The OPF is found through ``META-INF/container.xml`` (first roo
 as text: the first ``<meta name="AIGC">`` is replaced in place, else the new one goes right
 before ``</metadata>``. aigc-tag's own properties are ``<meta name="aigctag:Name" …/>``.
 
-The ZIP is rewritten as for OOXML (:mod:`aigc_tag.carriers.ooxml`): every other member, the
+The ZIP is rewritten as for OOXML (:mod:`aigc_tag.carriers._zip`): every other member, the
 STORED ``mimetype`` first, keeps its bytes; same zip-bomb, name and XML defences.
 
 The explicit label (``add_visible``) is a ``<p class="aigc-label">`` paragraph: the first line of
@@ -25,7 +25,7 @@ from html import escape, unescape
 from ..errors import CorruptContainer, InvalidLabel, UnsupportedFormat
 from ..visible.wording import resolve_text
 from . import Found, found_from_value, guarded, register
-from .ooxml import _decode_xml, _open, _resolve, _rewrite, _xml, read_member
+from ._zip import decode_xml, open_package, parse_xml, read_member, resolve, rewrite
 
 __all__ = ["CARRIER", "EpubCarrier"]
 
@@ -43,7 +43,7 @@ def _attrs(tag: str) -> dict[str, str]:
 
 def _opf(pkg, kind: str = "EPUB") -> str:
     container = read_member(pkg, "META-INF/container.xml", kind)
-    root = _xml(container, "EPUB META-INF/container.xml")
+    root = parse_xml(container, "EPUB META-INF/container.xml")
     path = next((e.get("full-path") for e in root.iter() if e.tag.endswith("rootfile")), None)
     if not path or pkg.get(path) is None:
         raise CorruptContainer("EPUB: container.xml names no package document (OPF) that exists")
@@ -106,7 +106,7 @@ def _spine(pkg, opf_path: str, opf: str) -> list[str]:
     for m in _ITEM.finditer(opf):
         a = _attrs(m.group(0))
         if "html" in a.get("media-type", ""):
-            hrefs[a.get("id", "")] = _resolve(folder, a.get("href", "").split("#")[0])
+            hrefs[a.get("id", "")] = resolve(folder, a.get("href", "").split("#")[0])
     chapters = []
     for m in _ITEMREF.finditer(opf):
         a = _attrs(m.group(0))
@@ -120,8 +120,8 @@ def _spine(pkg, opf_path: str, opf: str) -> list[str]:
 
 
 def _chapter(pkg, part: str) -> str:
-    doc = _decode_xml(read_member(pkg, part, "EPUB"), f"EPUB {part}")
-    _xml(doc.encode("utf-8"), f"EPUB {part}")
+    doc = decode_xml(read_member(pkg, part, "EPUB"), f"EPUB {part}")
+    parse_xml(doc.encode("utf-8"), f"EPUB {part}")
     return doc
 
 
@@ -161,10 +161,10 @@ class EpubCarrier:
         return head.startswith(b"PK\x03\x04") and head[30:58] == MIMETYPE
 
     def _load(self, data: bytes) -> tuple[object, str, str]:
-        pkg = _open(data, "EPUB")
+        pkg = open_package(data, "EPUB")
         path = _opf(pkg)
-        text = _decode_xml(read_member(pkg, path, "EPUB"), f"EPUB {path}")
-        _xml(text.encode("utf-8"), f"EPUB {path}")
+        text = decode_xml(read_member(pkg, path, "EPUB"), f"EPUB {path}")
+        parse_xml(text.encode("utf-8"), f"EPUB {path}")
         return pkg, path, text
 
     @guarded
@@ -201,7 +201,7 @@ class EpubCarrier:
 
     @guarded
     def has_c2pa(self, data: bytes) -> bool:
-        pkg = _open(data, "EPUB")
+        pkg = open_package(data, "EPUB")
         return any(n.lower().endswith(".c2pa") or "/c2pa" in n.lower() for n in pkg.names())
 
     @guarded
@@ -231,8 +231,8 @@ class EpubCarrier:
                 edits.append((line_start, line_start, indent + "  " + block + "\n"))
         for start, end, new in sorted(edits, reverse=True):
             text = text[:start] + new + text[end:]
-        _xml(text.encode("utf-8"), f"EPUB {path}")
-        out = _rewrite(pkg, {path: text.encode("utf-8")}, {})
+        parse_xml(text.encode("utf-8"), f"EPUB {path}")
+        out = rewrite(pkg, {path: text.encode("utf-8")}, {})
         if len(self.read_labels(out)) != 1:
             raise CorruptContainer("EPUB: the label did not read back once after writing")
         return out
@@ -254,8 +254,8 @@ class EpubCarrier:
                 docs[part] = _OWN_PARA.sub("", _chapter(pkg, part))
             docs[part] = _with_paragraph(docs[part], part, label, first=first)
         for part, doc in docs.items():
-            _xml(doc.encode("utf-8"), f"EPUB {part}")
-        return _rewrite(pkg, {k: v.encode("utf-8") for k, v in docs.items()}, {})
+            parse_xml(doc.encode("utf-8"), f"EPUB {part}")
+        return rewrite(pkg, {k: v.encode("utf-8") for k, v in docs.items()}, {})
 
     @guarded
     def read_visible(self, data: bytes) -> str:

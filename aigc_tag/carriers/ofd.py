@@ -14,7 +14,7 @@ every other ``CustomData`` whose name contains ``AIGC`` (any case, any ``DocBody
 non-normative copy and removed on write. aigc-tag's own properties are ``CustomData`` named
 ``aigctag:<Name>``.
 
-The ZIP is rewritten as for OOXML (:mod:`aigc_tag.carriers.ooxml`): every other member keeps its
+The ZIP is rewritten as for OOXML (:mod:`aigc_tag.carriers._zip`): every other member keeps its
 bytes, same zip-bomb, name and XML defences.
 
 Sniffing: a ZIP whose first member is ``OFD.xml`` (every OFD writer seen puts the entry file
@@ -42,7 +42,7 @@ from html import escape, unescape
 from ..errors import CorruptContainer, InvalidLabel, LimitExceeded, UnsupportedFormat
 from ..visible.wording import resolve_text
 from . import Found, found_from_value, guarded, register
-from .ooxml import _decode_xml, _open, _resolve, _rewrite, _xml, read_member
+from ._zip import decode_xml, open_package, parse_xml, read_member, resolve, rewrite
 
 __all__ = ["CARRIER", "OfdCarrier"]
 
@@ -99,11 +99,11 @@ class OfdCarrier:
         return first == ENTRY.encode() or re.match(rb"Doc_\d+/", first) is not None
 
     def _load(self, data: bytes) -> tuple[object, str]:
-        pkg = _open(data, "OFD")
+        pkg = open_package(data, "OFD")
         if pkg.get(ENTRY) is None:
             raise CorruptContainer("OFD: no entry file OFD.xml in the package")
-        doc = _decode_xml(read_member(pkg, ENTRY, "OFD"), f"OFD {ENTRY}")
-        root = _xml(doc.encode("utf-8"), f"OFD {ENTRY}")
+        doc = decode_xml(read_member(pkg, ENTRY, "OFD"), f"OFD {ENTRY}")
+        root = parse_xml(doc.encode("utf-8"), f"OFD {ENTRY}")
         if not root.tag.endswith("OFD"):
             raise CorruptContainer(f"OFD {ENTRY}: the root element is not <ofd:OFD>")
         return pkg, doc
@@ -139,7 +139,7 @@ class OfdCarrier:
 
     @guarded
     def has_c2pa(self, data: bytes) -> bool:
-        pkg = _open(data, "OFD")
+        pkg = open_package(data, "OFD")
         return any(n.lower().endswith(".c2pa") for n in pkg.names())
 
     @guarded
@@ -162,8 +162,8 @@ class OfdCarrier:
             edits.append(_new_place(doc, p, block))
         for start, end, new in sorted(edits, reverse=True):
             doc = doc[:start] + new + doc[end:]
-        _xml(doc.encode("utf-8"), f"OFD {ENTRY}")
-        out = _rewrite(pkg, {ENTRY: doc.encode("utf-8")}, {})
+        parse_xml(doc.encode("utf-8"), f"OFD {ENTRY}")
+        out = rewrite(pkg, {ENTRY: doc.encode("utf-8")}, {})
         if len(self.read_labels(out)) != 1:
             raise CorruptContainer("OFD: the label did not read back once after writing")
         return out
@@ -176,7 +176,7 @@ class OfdCarrier:
             raise InvalidLabel(f"where must be prefix, suffix or both, got {where!r}")
         pkg, doc = self._load(data)
         replace, add = _visible(pkg, doc, resolve_text(text), where)
-        return _rewrite(pkg, replace, add)
+        return rewrite(pkg, replace, add)
 
     @guarded
     def read_visible(self, data: bytes) -> str:
@@ -230,11 +230,11 @@ _OWN_LAYER = re.compile(
 
 
 def _document_part(pkg: object, doc: str) -> str:
-    root = _xml(doc.encode("utf-8"), f"OFD {ENTRY}")
+    root = parse_xml(doc.encode("utf-8"), f"OFD {ENTRY}")
     doc_root = next((e.text for e in root.iter() if e.tag.endswith("DocRoot") and e.text), None)
     if not doc_root:
         raise CorruptContainer(f"OFD {ENTRY}: no DocRoot")
-    part = _resolve("", doc_root.strip())
+    part = resolve("", doc_root.strip())
     if pkg.get(part) is None:  # type: ignore[attr-defined]
         raise CorruptContainer(f"OFD: DocRoot {part} is not in the package")
     return part
@@ -253,12 +253,12 @@ def _page_box(document: str) -> tuple[float, float]:
 def _visible(pkg: object, doc: str, label: str, where: str) -> tuple[dict, dict]:
     """(members to replace, members to add) for a label layer on the first page."""
     part = _document_part(pkg, doc)
-    document = _decode_xml(read_member(pkg, part, "OFD"), f"OFD {part}")  # type: ignore[arg-type]
+    document = decode_xml(read_member(pkg, part, "OFD"), f"OFD {part}")  # type: ignore[arg-type]
     p = _prefix(document)
     pages = _pages(pkg, doc)
     if not pages:
         raise UnsupportedFormat("OFD: the document has no page to put a visible label on")
-    page = _decode_xml(read_member(pkg, pages[0], "OFD"), f"OFD {pages[0]}")  # type: ignore[arg-type]
+    page = decode_xml(read_member(pkg, pages[0], "OFD"), f"OFD {pages[0]}")  # type: ignore[arg-type]
     old_ids = [int(i) for m in _OWN_LAYER.finditer(page) for i in re.findall(r'ID="(\d+)"', m[0])]
     page = _OWN_LAYER.sub("", page)  # re-tagging replaces our earlier layer
     max_id = re.search(rf"<{p}MaxUnitID>\s*(\d+)\s*</{p}MaxUnitID>", document)
@@ -289,7 +289,7 @@ def _visible(pkg: object, doc: str, label: str, where: str) -> tuple[dict, dict]
     page = page[:close] + layer + page[close:]
     document = document.replace(max_id.group(0), f"<{p}MaxUnitID>{next_id}</{p}MaxUnitID>", 1)
     for name, text in ((part, document), (pages[0], page)):
-        _xml(text.encode("utf-8"), f"OFD {name}")
+        parse_xml(text.encode("utf-8"), f"OFD {name}")
         replace[name] = text.encode("utf-8")
     return replace, add
 
@@ -299,8 +299,8 @@ def _font(pkg, part: str, document: str, p: str, next_id: int, replace: dict, ad
     folder = part.rpartition("/")[0]
     loc = re.search(rf"<{p}PublicRes>\s*([^<]+?)\s*</{p}PublicRes>", document)
     font = f'<{p}Font ID="{next_id}" FontName="{FONT_NAME}" FamilyName="{FONT_NAME}"/>'
-    if loc is None or pkg.get(_resolve(folder, loc.group(1))) is None:
-        name = _resolve(folder, "AIGCRes.xml")
+    if loc is None or pkg.get(resolve(folder, loc.group(1))) is None:
+        name = resolve(folder, "AIGCRes.xml")
         ns = f'xmlns:{p[:-1]}="{OFD_NS}"' if p else f'xmlns="{OFD_NS}"'
         res = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}Res {ns} BaseLoc="Res">'
                f"<{p}Fonts>{font}</{p}Fonts></{p}Res>")  # fmt: skip
@@ -310,8 +310,8 @@ def _font(pkg, part: str, document: str, p: str, next_id: int, replace: dict, ad
             raise CorruptContainer(f"OFD {part}: no CommonData/PageArea")
         tag = f"<{p}PublicRes>AIGCRes.xml</{p}PublicRes>"
         return next_id, next_id + 1, document[: area.end()] + tag + document[area.end() :]
-    res_part = _resolve(folder, loc.group(1))
-    res = _decode_xml(read_member(pkg, res_part, "OFD"), f"OFD {res_part}")
+    res_part = resolve(folder, loc.group(1))
+    res = decode_xml(read_member(pkg, res_part, "OFD"), f"OFD {res_part}")
     q = _prefix(res)
     own = re.search(rf'<{q}Font\b[^>]*\bID="(\d+)"[^>]*FontName="{FONT_NAME}"', res)
     if own:
@@ -325,7 +325,7 @@ def _font(pkg, part: str, document: str, p: str, next_id: int, replace: dict, ad
         if close < 0:
             raise CorruptContainer(f"OFD {res_part}: no <{q}Res> element")
         res = res[:close] + f"<{q}Fonts>{font}</{q}Fonts>" + res[close:]
-    _xml(res.encode("utf-8"), f"OFD {res_part}")
+    parse_xml(res.encode("utf-8"), f"OFD {res_part}")
     replace[res_part] = res.encode("utf-8")
     return next_id, next_id + 1, document
 
@@ -333,19 +333,19 @@ def _font(pkg, part: str, document: str, p: str, next_id: int, replace: dict, ad
 def _pages(pkg: object, doc: str) -> list[str]:
     """Content parts of the first document's pages (DocRoot -> Pages/Page BaseLoc)."""
     document = _document_part(pkg, doc)
-    tree = _xml(read_member(pkg, document, "OFD"), f"OFD {document}")  # type: ignore[arg-type]
+    tree = parse_xml(read_member(pkg, document, "OFD"), f"OFD {document}")  # type: ignore[arg-type]
     folder = document.rpartition("/")[0]
     pages = []
     for page in tree.iter():
         if page.tag.endswith("}Page") and page.get("BaseLoc"):
-            pages.append(_resolve(folder, page.get("BaseLoc").strip()))
+            pages.append(resolve(folder, page.get("BaseLoc").strip()))
             if len(pages) > 100_000:
                 raise LimitExceeded("OFD: more than 100000 pages")
     return [p for p in pages if pkg.get(p) is not None]  # type: ignore[attr-defined]
 
 
 def _page_text(pkg: object, part: str) -> str:
-    tree = _xml(read_member(pkg, part, "OFD"), f"OFD {part}")  # type: ignore[arg-type]
+    tree = parse_xml(read_member(pkg, part, "OFD"), f"OFD {part}")  # type: ignore[arg-type]
     lines = []
     for obj in tree.iter():
         if obj.tag.endswith("}TextObject"):

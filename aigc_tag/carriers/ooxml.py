@@ -7,17 +7,21 @@ TC260-PG-20258A §6.1 puts the label into the custom-properties part::
 
 ``write_label`` stores the JSON it is given verbatim. The custom part is found through the
 package relationship (``_rels/.rels``, type ``…/relationships/custom-properties``); when the
-package has none, ``docProps/custom.xml`` is created and registered both in ``_rels/.rels``
-and in ``[Content_Types].xml`` (an ``Override`` with the custom-properties content type). Other
+package has none, ``docProps/custom.xml`` is created (or, when the package holds one that
+nothing names, edited) and registered both in ``_rels/.rels`` and in ``[Content_Types].xml``
+(an ``Override`` with the custom-properties content type). The relationship's target is
+resolved (``./``, ``/``) and matched without case, as OPC part names are; a relationship to a
+part that is missing is reported as a broken package, not as "no label". Other
 custom properties are kept as written (the part is edited as text, not re-serialised); every
 property whose name contains ``AIGC`` (any case, e.g. ``aigc_label``) is read as a label copy
 and removed, so exactly one is left. aigc-tag's own properties are custom properties
 ``aigctag:<Name>``. The new property gets ``pid`` = the largest pid in the part + 1 (at least 2).
 
-The ZIP is rewritten by hand: every member that is not edited keeps its local header and its
-compressed bytes (plus any data descriptor) verbatim, in the original order; edited parts are
-deflated anew with their original name and time stamp; a fresh central directory follows
-(records rebuilt from the original fields, offsets fixed). Nothing is ever extracted to disk.
+The ZIP is rewritten by hand (:mod:`aigc_tag.carriers._zip`): every member that is not edited
+keeps its local header and its compressed bytes (plus any data descriptor) verbatim, in the
+original order; edited parts are deflated anew with their original name and time stamp; a fresh
+central directory follows (records rebuilt from the original fields, offsets fixed). Nothing is
+ever extracted to disk.
 
 Defences: at most :data:`MAX_ENTRIES` members, no duplicate, absolute or ``..`` names, declared
 sizes bounded (:data:`MAX_TOTAL` in all, a compression ratio of at most :data:`MAX_RATIO` for
@@ -40,33 +44,27 @@ header/footer of its own. Re-adding replaces an earlier label shape or note row.
 
 from __future__ import annotations
 
-import io
-import lzma
 import re
 import struct
-import time
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape as _escape
 from html import unescape as _unescape
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
-
-from ..errors import CorruptContainer, InvalidLabel, LimitExceeded, UnsupportedFormat
+from ..errors import CorruptContainer, InvalidLabel, UnsupportedFormat
 from ..visible.wording import resolve_text
-from . import Found, found_from_value, guarded, register
+from . import Found, _zip, found_from_value, guarded, register, registry
+from ._zip import ZIP_MAGIC, Package, decode_xml, open_package, parse_xml, resolve, rewrite
 
 __all__ = ["CARRIERS", "DOCX", "PPTX", "XLSX", "OoxmlCarrier", "read_member", "refine"]
 
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-MAX_ENTRIES = 10_000
-MAX_TOTAL = 1 << 30
-MAX_RATIO = 1000
-MAX_PART = 64 * 1024 * 1024
+OLE_MAGIC = _zip.OLE_MAGIC  # an encrypted Office file; named here for callers
+# OOXML's own copies of the ZIP limits (see docs/security.md): set these to change them here.
+MAX_ENTRIES = _zip.MAX_ENTRIES
+MAX_TOTAL = _zip.MAX_TOTAL
+MAX_RATIO = _zip.MAX_RATIO
+MAX_PART = _zip.MAX_PART
 FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
@@ -83,203 +81,42 @@ _VISIBLE_WINDOW = 2000
 # --- ZIP reading and raw rewriting -------------------------------------------------------------
 
 
-@dataclass
-class _Package:
-    data: bytes
-    infos: list[zipfile.ZipInfo]  # in local-header order
-    zf: zipfile.ZipFile
-    cd_start: int
-    comment: bytes
-
-    def names(self) -> set[str]:
-        return {i.filename for i in self.infos}
-
-    def get(self, name: str) -> zipfile.ZipInfo | None:
-        return next((i for i in self.infos if i.filename == name), None)
+def _open(data: bytes, kind: str = "OOXML") -> Package:
+    """The package with this module's ZIP limits (the documented knobs for OOXML)."""
+    return open_package(
+        data, kind, max_entries=MAX_ENTRIES, max_total=MAX_TOTAL, max_ratio=MAX_RATIO
+    )
 
 
-def _open(data: bytes, kind: str = "OOXML") -> _Package:
-    if data.startswith(OLE_MAGIC):
-        raise UnsupportedFormat(
-            f"{kind}: this is an OLE compound file (an encrypted/password-protected Office "
-            "document or a legacy .doc/.xls/.ppt); remove the password or convert it first"
-        )
-    if not data.startswith(ZIP_MAGIC):
-        raise UnsupportedFormat(f"{kind}: not a ZIP package (no local file header at offset 0)")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise CorruptContainer(f"{kind}: broken ZIP structure ({exc})") from None
-    except (ValueError, NotImplementedError, EOFError) as exc:
-        raise CorruptContainer(f"{kind}: unreadable ZIP central directory ({exc})") from None
-    if len(infos) > MAX_ENTRIES:
-        raise LimitExceeded(f"{kind}: ZIP has {len(infos)} entries, more than {MAX_ENTRIES}")
-    seen: set[str] = set()
-    total = 0
-    for info in infos:
-        name = info.filename
-        if name in seen:
-            raise CorruptContainer(f"{kind}: ZIP entry {name!r} appears twice")
-        seen.add(name)
-        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name) or ":" in name:
-            raise CorruptContainer(f"{kind}: ZIP entry name {name!r} is not a package part name")
-        if info.flag_bits & 0x1:
-            raise UnsupportedFormat(f"{kind}: ZIP entry {name!r} is encrypted")
-        if info.file_size > 0xFFFFFFFF or info.header_offset > 0xFFFFFFFF:
-            raise UnsupportedFormat(f"{kind}: ZIP64 packages are not supported")
-        total += info.file_size
-        if total > MAX_TOTAL:
-            raise LimitExceeded(f"{kind}: ZIP declares more than {MAX_TOTAL} uncompressed bytes")
-        if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise LimitExceeded(
-                f"{kind}: ZIP entry {name!r} declares {info.file_size} bytes from "
-                f"{info.compress_size} (ratio over {MAX_RATIO}: a zip bomb?)"
-            )
-    infos.sort(key=lambda i: i.header_offset)
-    if not infos or infos[0].header_offset != 0:
-        raise CorruptContainer(f"{kind}: ZIP has bytes before its first entry or no entries")
-    cd_start = zf.start_dir
-    for a, b in zip(infos, [*infos[1:], None], strict=True):
-        end = b.header_offset if b else cd_start
-        if data[a.header_offset : a.header_offset + 4] != ZIP_MAGIC or end > len(data):
-            raise CorruptContainer(f"{kind}: ZIP local header of {a.filename!r} is missing")
-        if a.header_offset + 30 + a.compress_size > end:
-            raise CorruptContainer(f"{kind}: ZIP entry {a.filename!r} overlaps the next one")
-    return _Package(data, infos, zf, cd_start, zf.comment)
-
-
-def read_member(pkg: _Package, name: str, kind: str = "OOXML") -> bytes:
-    """One member's bytes, inflated with a size cap."""
-    info = pkg.get(name)
-    if info is None:
-        raise CorruptContainer(f"{kind}: part {name!r} is missing")
-    if info.file_size > MAX_PART:
-        raise LimitExceeded(f"{kind}: part {name!r} is {info.file_size} bytes, over {MAX_PART}")
-    try:
-        with pkg.zf.open(info) as fh:
-            out = fh.read(MAX_PART + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError,
-            OSError, lzma.LZMAError) as exc:  # bzip2 raises OSError, xz LZMAError  # fmt: skip
-        raise CorruptContainer(f"{kind}: part {name!r} does not decompress ({exc})") from None
-    if len(out) > MAX_PART:
-        raise LimitExceeded(f"{kind}: part {name!r} inflates beyond {MAX_PART} bytes")
-    return out
-
-
-def _xml(raw: bytes, where: str):
-    try:
-        return SafeET.fromstring(raw)
-    except DefusedXmlException as exc:
-        raise CorruptContainer(f"{where}: DTD/entity declarations refused ({exc})") from None
-    except SafeET.ParseError as exc:
-        raise CorruptContainer(f"{where}: malformed XML ({exc})") from None
-
-
-def _local(name: str, info: zipfile.ZipInfo | None, body: bytes) -> tuple[bytes, dict]:
-    """A fresh deflated local record for ``body``; returns (bytes, fields for the CD record)."""
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-    packed = comp.compress(body) + comp.flush()
-    dt = info.date_time if info else time.localtime()[:6]
-    dos_time = (dt[3] << 11) | (dt[4] << 5) | (dt[5] // 2)
-    dos_date = max(dt[0] - 1980, 0) << 9 | (dt[1] << 5) | dt[2]
-    fname = name.encode("utf-8")
-    flags = 0x800 if not name.isascii() else 0
-    crc = zlib.crc32(body) & 0xFFFFFFFF
-    head = struct.pack(
-        "<4sHHHHHIIIHH", ZIP_MAGIC, 20, flags, 8, dos_time, dos_date, crc,
-        len(packed), len(body), len(fname), 0,
-    )  # fmt: skip
-    fields = {
-        "flags": flags, "method": 8, "time": dos_time, "date": dos_date, "crc": crc,
-        "csize": len(packed), "usize": len(body), "name": fname, "extra": b"", "comment": b"",
-        "made": 20, "need": 20, "iattr": 0, "eattr": info.external_attr if info else 0o644 << 16,
-    }  # fmt: skip
-    return head + fname + packed, fields
-
-
-def _cd_fields(info: zipfile.ZipInfo) -> dict:
-    dt = info.date_time
-    return {
-        "flags": info.flag_bits, "method": info.compress_type,
-        "time": (dt[3] << 11) | (dt[4] << 5) | (dt[5] // 2),
-        "date": max(dt[0] - 1980, 0) << 9 | (dt[1] << 5) | dt[2],
-        "crc": info.CRC, "csize": info.compress_size, "usize": info.file_size,
-        "name": info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"),
-        "extra": info.extra, "comment": info.comment,
-        "made": info.create_version | (info.create_system << 8), "need": info.extract_version,
-        "iattr": info.internal_attr, "eattr": info.external_attr,
-    }  # fmt: skip
-
-
-def _rewrite(pkg: _Package, replace: dict[str, bytes], add: dict[str, bytes]) -> bytes:
-    """The package with ``replace`` members re-deflated in place and ``add`` appended."""
-    out = io.BytesIO()
-    records: list[tuple[int, dict]] = []
-    for i, info in enumerate(pkg.infos):
-        offset = out.tell()
-        if info.filename in replace:
-            raw, fields = _local(info.filename, info, replace[info.filename])
-        else:
-            end = pkg.infos[i + 1].header_offset if i + 1 < len(pkg.infos) else pkg.cd_start
-            raw, fields = pkg.data[info.header_offset : end], _cd_fields(info)
-        out.write(raw)
-        records.append((offset, fields))
-    for name, body in add.items():
-        offset = out.tell()
-        raw, fields = _local(name, None, body)
-        out.write(raw)
-        records.append((offset, fields))
-    cd_start = out.tell()
-    for offset, f in records:
-        out.write(
-            struct.pack(
-                "<4sHHHHHHIIIHHHHHII",
-                b"PK\x01\x02",
-                f["made"],
-                f["need"],
-                f["flags"],
-                f["method"],
-                f["time"],
-                f["date"],
-                f["crc"],
-                f["csize"],
-                f["usize"],
-                len(f["name"]),
-                len(f["extra"]),
-                len(f["comment"]),
-                0,
-                f["iattr"],
-                f["eattr"],
-                offset,
-            )  # fmt: skip
-            + f["name"]
-            + f["extra"]
-            + f["comment"]
-        )
-    cd_size = out.tell() - cd_start
-    n = len(records)
-    comment = pkg.comment[:0xFFFF]
-    out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n, n, cd_size, cd_start, len(comment)))
-    out.write(comment)
-    return out.getvalue()
+def read_member(pkg: Package, name: str, kind: str = "OOXML") -> bytes:
+    """One member's bytes, inflated with a cap of :data:`MAX_PART`."""
+    return _zip.read_member(pkg, name, kind, max_part=MAX_PART)
 
 
 # --- package relationships and custom properties -------------------------------------------
 
 
-def _rel_targets(pkg: _Package, kind: str) -> dict[str, str]:
+def _rel_targets(pkg: Package, kind: str) -> dict[str, str]:
     """Package relationship type -> target part name (first of each type)."""
     if pkg.get("_rels/.rels") is None:
         raise CorruptContainer(f"{kind}: no package relationships part _rels/.rels")
-    root = _xml(read_member(pkg, "_rels/.rels", kind), f"{kind} _rels/.rels")
+    root = parse_xml(read_member(pkg, "_rels/.rels", kind), f"{kind} _rels/.rels")
     targets: dict[str, str] = {}
     for rel in root:
         rtype, target = rel.get("Type", ""), rel.get("Target", "")
         if rel.get("TargetMode", "") == "External" or not target:
             continue
-        targets.setdefault(rtype, target.lstrip("/"))
+        targets.setdefault(rtype, resolve("", target))  # "/x", "./x" and "x" name one part
     return targets
+
+
+def _member(pkg: Package, name: str) -> zipfile.ZipInfo | None:
+    """The member named ``name``, compared without case as OPC part names are."""
+    exact = pkg.get(name)
+    if exact is not None:
+        return exact
+    folded = name.casefold()
+    return next((i for i in pkg.infos if i.filename.casefold() == folded), None)
 
 
 @dataclass
@@ -298,7 +135,7 @@ _PROPERTY = re.compile(
 
 def _props(text: str, where: str) -> list[_Prop]:
     """Custom properties of a custom.xml text, with their spans (parsed with defusedxml)."""
-    root = _xml(text.encode("utf-8"), where)
+    root = parse_xml(text.encode("utf-8"), where)
     parsed = [e for e in root if e.tag.rsplit("}", 1)[-1] == "property"]
     spans = list(_PROPERTY.finditer(text))
     if len(spans) != len(parsed):
@@ -331,13 +168,6 @@ def _new_custom(props: list[str]) -> str:
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<Properties xmlns="{CUSTOM_NS}" xmlns:vt="{VT_NS}">{"".join(props)}</Properties>'
     )
-
-
-def _decode_xml(raw: bytes, where: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnsupportedFormat(f"{where}: only UTF-8 XML parts are edited") from None
 
 
 def _add_override(ct: str, part: str) -> str:
@@ -389,18 +219,31 @@ class OoxmlCarrier:
         n = struct.unpack_from("<H", head, 26)[0]
         return head[30 : 30 + n].startswith(_OOXML_FIRST)
 
-    def _custom(self, pkg: _Package) -> tuple[str | None, str | None]:
-        """(custom part name or None, its text or None)."""
+    def _custom(self, pkg: Package) -> tuple[str | None, str | None]:
+        """(custom part name or None, its text or None): the part the package relationship
+        names, found whatever the case of its name (OPC part names are case-insensitive)."""
         part = _rel_targets(pkg, self._kind).get(CUSTOM_REL)
-        if part is None or pkg.get(part) is None:
+        info = _member(pkg, part) if part is not None else None
+        if info is None:
             return part, None
-        where = f"{self._kind} {part}"
-        return part, _decode_xml(read_member(pkg, part, self._kind), where)
+        where = f"{self._kind} {info.filename}"
+        return info.filename, decode_xml(read_member(pkg, info.filename, self._kind), where)
+
+    def _custom_to_read(self, pkg: Package) -> tuple[str | None, str | None]:
+        """:meth:`_custom`, refusing a relationship to a part that is not there: the label part
+        is unreadable, so a reader must not conclude there is no label."""
+        part, text = self._custom(pkg)
+        if part is not None and text is None:
+            raise CorruptContainer(
+                f"{self._kind}: _rels/.rels names the custom properties part {part!r}, "
+                "which is not in the package"
+            )
+        return part, text
 
     @guarded
     def read_labels(self, data: bytes) -> list[Found]:
         pkg = _open(data, self._kind)
-        part, text = self._custom(pkg)
+        part, text = self._custom_to_read(pkg)
         if text is None:
             return []
         found = []
@@ -424,7 +267,7 @@ class OoxmlCarrier:
     @guarded
     def read_extras(self, data: bytes) -> dict[str, str]:
         pkg = _open(data, self._kind)
-        part, text = self._custom(pkg)
+        part, text = self._custom_to_read(pkg)
         if text is None:
             return {}
         props = _props(text, f"{self._kind} {part}")
@@ -449,27 +292,33 @@ class OoxmlCarrier:
         part, text = self._custom(pkg)
         replace: dict[str, bytes] = {}
         add: dict[str, bytes] = {}
+        register = text is None
+        part = part or DEFAULT_PART
+        stray = _member(pkg, part) if text is None else None
+        if stray is not None:  # a custom part nothing points to: edit it in place and register
+            part = stray.filename  # it (adding a second one made a ZIP with the entry twice)
+            text = decode_xml(read_member(pkg, part, self._kind), f"{self._kind} {part}")
         if text is None:
-            part = part or DEFAULT_PART
             props = [_property(LABEL_NAME, 2, label_json, "", "vt", False)]
             props += [
                 _property(k, 3 + i, v, "", "vt", False) for i, (k, v) in enumerate(extras.items())
             ]
             add[part] = _new_custom(props).encode("utf-8")
+        else:
+            replace[part] = self._merged(text, part, label_json, extras).encode("utf-8")
+        if register:
             ct_name = "[Content_Types].xml"
             if pkg.get(ct_name) is None:
                 raise CorruptContainer(f"{self._kind}: no [Content_Types].xml part")
-            ct = _decode_xml(read_member(pkg, ct_name, self._kind), f"{self._kind} {ct_name}")
-            _xml(ct.encode(), f"{self._kind} {ct_name}")
+            ct = decode_xml(read_member(pkg, ct_name, self._kind), f"{self._kind} {ct_name}")
+            parse_xml(ct.encode(), f"{self._kind} {ct_name}")
             new_ct = _add_override(ct, part)
             if new_ct != ct:
                 replace[ct_name] = new_ct.encode("utf-8")
             if CUSTOM_REL not in _rel_targets(pkg, self._kind):
-                rels = _decode_xml(read_member(pkg, "_rels/.rels", self._kind), "_rels/.rels")
+                rels = decode_xml(read_member(pkg, "_rels/.rels", self._kind), "_rels/.rels")
                 replace["_rels/.rels"] = _add_relationship(rels, part).encode("utf-8")
-        else:
-            replace[part] = self._merged(text, part, label_json, extras).encode("utf-8")
-        out = _rewrite(pkg, replace, add)
+        out = rewrite(pkg, replace, add)
         if len(self.read_labels(out)) != 1:
             raise CorruptContainer(f"{self._kind}: the label did not read back once after writing")
         return out
@@ -509,7 +358,7 @@ class OoxmlCarrier:
             )
         for start, end, new_text in sorted(edits, reverse=True):
             text = text[:start] + new_text + text[end:]
-        _xml(text.encode("utf-8"), where)
+        parse_xml(text.encode("utf-8"), where)
         return text
 
     # --- explicit label (DOCX body paragraphs) ---------------------------------------------
@@ -523,7 +372,7 @@ class OoxmlCarrier:
         label = resolve_text(text)
         pkg = _open(data, self._kind)
         edit = {"docx": _docx_visible, "pptx": _pptx_visible, "xlsx": _xlsx_visible}[self.name]
-        return _rewrite(pkg, edit(pkg, label, where), {})
+        return rewrite(pkg, edit(pkg, label, where), {})
 
     @guarded
     def read_visible(self, data: bytes) -> str:
@@ -546,7 +395,7 @@ OFFICE_DOC_REL = (
 )
 
 
-def _main_document(pkg: _Package, kind: str, folder: str = "word") -> str:
+def _main_document(pkg: Package, kind: str, folder: str = "word") -> str:
     part = _rel_targets(pkg, kind).get(OFFICE_DOC_REL, "")
     if not part.startswith(folder + "/") or pkg.get(part) is None:
         raise UnsupportedFormat(f"{kind}: the package's main part is {part or 'missing'}, "
@@ -554,11 +403,11 @@ def _main_document(pkg: _Package, kind: str, folder: str = "word") -> str:
     return part
 
 
-def _docx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+def _docx_visible(pkg: Package, label: str, where: str) -> dict[str, bytes]:
     """A paragraph at the start and/or end of the DOCX body (``word/document.xml``)."""
     part = _main_document(pkg, "DOCX")
-    doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
-    _xml(doc.encode("utf-8"), f"DOCX {part}")
+    doc = decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
+    parse_xml(doc.encode("utf-8"), f"DOCX {part}")
     w = _w_prefix(doc)
     para = (
         f'<{w}p><{w}r><{w}t xml:space="preserve">{_escape(label, quote=False)}</{w}t></{w}r></{w}p>'
@@ -581,10 +430,10 @@ def _docx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
     return {part: doc.encode("utf-8")}
 
 
-def _docx_lines(pkg: _Package) -> list[str]:
+def _docx_lines(pkg: Package) -> list[str]:
     part = _main_document(pkg, "DOCX")
-    doc = _decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
-    _xml(doc.encode("utf-8"), f"DOCX {part}")
+    doc = decode_xml(read_member(pkg, part, "DOCX"), f"DOCX {part}")
+    parse_xml(doc.encode("utf-8"), f"DOCX {part}")
     return _paragraph_texts(doc)
 
 
@@ -622,37 +471,25 @@ def _prefix(doc: str, ns: str) -> str | None:
     return "" if re.search(r'xmlns\s*=\s*["\']' + re.escape(ns) + "[\"']", doc) else None
 
 
-def _part_targets(pkg: _Package, part: str, kind: str) -> dict[str, str]:
+def _part_targets(pkg: Package, part: str, kind: str) -> dict[str, str]:
     """Relationship id -> part name for the relationships of ``part``."""
     folder, _, base = part.rpartition("/")
     rels = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
     if pkg.get(rels) is None:
         raise CorruptContainer(f"{kind}: {part} has no relationships part {rels}")
     out = {}
-    for rel in _xml(read_member(pkg, rels, kind), f"{kind} {rels}"):
+    for rel in parse_xml(read_member(pkg, rels, kind), f"{kind} {rels}"):
         target = rel.get("Target", "")
         if rel.get("TargetMode", "") == "External" or not target:
             continue
-        out[rel.get("Id", "")] = _resolve(folder, target)
+        out[rel.get("Id", "")] = resolve(folder, target)
     return out
 
 
-def _resolve(folder: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    parts = folder.split("/") if folder else []
-    for piece in target.split("/"):
-        if piece == "..":
-            parts = parts[:-1]
-        elif piece not in ("", "."):
-            parts.append(piece)
-    return "/".join(parts)
-
-
-def _first_child_part(pkg: _Package, kind: str, folder: str, tag: str) -> tuple[str, str]:
+def _first_child_part(pkg: Package, kind: str, folder: str, tag: str) -> tuple[str, str]:
     """(main part, first listed child part): the first slide (``sldId``) or sheet (``sheet``)."""
     main = _main_document(pkg, kind, folder)
-    root = _xml(read_member(pkg, main, kind), f"{kind} {main}")
+    root = parse_xml(read_member(pkg, main, kind), f"{kind} {main}")
     rid = next((e.get(f"{{{R_NS}}}id") for e in root.iter() if e.tag.endswith("}" + tag)), None)
     if rid is None:
         raise UnsupportedFormat(f"{kind}: {main} lists no {tag}: nowhere to put a visible label")
@@ -662,8 +499,8 @@ def _first_child_part(pkg: _Package, kind: str, folder: str, tag: str) -> tuple[
     return main, child
 
 
-def _slide_size(pkg: _Package, main: str) -> tuple[int, int]:
-    root = _xml(read_member(pkg, main, "PPTX"), f"PPTX {main}")
+def _slide_size(pkg: Package, main: str) -> tuple[int, int]:
+    root = parse_xml(read_member(pkg, main, "PPTX"), f"PPTX {main}")
     size = next((e for e in root.iter() if e.tag == f"{{{P_NS}}}sldSz"), None)
     try:
         return (int(size.get("cx")), int(size.get("cy"))) if size is not None else _EMU_DEFAULT
@@ -679,11 +516,11 @@ _OWN_SHAPE = re.compile(
 )
 
 
-def _pptx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+def _pptx_visible(pkg: Package, label: str, where: str) -> dict[str, bytes]:
     """Text boxes on the first slide: 3 % in from the top (prefix) / bottom (suffix) edge."""
     main, part = _first_child_part(pkg, "PPTX", "ppt", "sldId")
-    doc = _decode_xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
-    _xml(doc.encode("utf-8"), f"PPTX {part}")
+    doc = decode_xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
+    parse_xml(doc.encode("utf-8"), f"PPTX {part}")
     p = _prefix(doc, P_NS)
     if p is None:
         raise CorruptContainer(f"PPTX {part}: not a PresentationML slide")
@@ -699,7 +536,7 @@ def _pptx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
     tops["both"] = tops["prefix"] + tops["suffix"]
     boxes = [_text_box(p, next_id + i, cx, top, height, label) for i, top in enumerate(tops[where])]
     doc = doc[:close] + "".join(boxes) + doc[close:]
-    _xml(doc.encode("utf-8"), f"PPTX {part}")
+    parse_xml(doc.encode("utf-8"), f"PPTX {part}")
     return {part: doc.encode("utf-8")}
 
 
@@ -717,12 +554,12 @@ def _text_box(p: str, shape_id: int, cx: int, top: int, height: int, label: str)
     )
 
 
-def _pptx_lines(pkg: _Package) -> list[str]:
+def _pptx_lines(pkg: Package) -> list[str]:
     """Paragraph texts of the first slide, shapes ordered top to bottom (placeholders without a
     position of their own count as the middle of the slide)."""
     main, part = _first_child_part(pkg, "PPTX", "ppt", "sldId")
     cy = _slide_size(pkg, main)[1]
-    root = _xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
+    root = parse_xml(read_member(pkg, part, "PPTX"), f"PPTX {part}")
     shapes = []
     for n, sp in enumerate(e for e in root.iter() if e.tag == f"{{{P_NS}}}sp"):
         off = next((e for e in sp.iter() if e.tag == f"{{{A_NS}}}off"), None)
@@ -755,11 +592,11 @@ def _drop_note_rows(doc: str) -> str:
     return _NOTE_ROW.sub(lambda m: "" if is_label_line(_unescape(m.group(2))) else m.group(0), doc)
 
 
-def _xlsx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
+def _xlsx_visible(pkg: Package, label: str, where: str) -> dict[str, bytes]:
     """A note row two rows under the first sheet's last used row; the page header/footer."""
     _main, part = _first_child_part(pkg, "XLSX", "xl", "sheet")
-    doc = _decode_xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
-    _xml(doc.encode("utf-8"), f"XLSX {part}")
+    doc = decode_xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    parse_xml(doc.encode("utf-8"), f"XLSX {part}")
     x = _prefix(doc, S_NS)
     if x is None:
         raise CorruptContainer(f"XLSX {part}: not a SpreadsheetML worksheet")
@@ -778,7 +615,7 @@ def _xlsx_visible(pkg: _Package, label: str, where: str) -> dict[str, bytes]:
             raise CorruptContainer(f"XLSX {part}: no <{x}sheetData> element")
         doc = doc[:close] + row + doc[close:]
     doc = _with_header_footer(doc, x, label.replace("&", "&&"), where)
-    _xml(doc.encode("utf-8"), f"XLSX {part}")
+    parse_xml(doc.encode("utf-8"), f"XLSX {part}")
     return {part: doc.encode("utf-8")}
 
 
@@ -802,10 +639,10 @@ def _with_header_footer(doc: str, x: str, label: str, where: str) -> str:
     return doc[:at] + block + doc[at:]
 
 
-def _xlsx_lines(pkg: _Package) -> list[str]:
+def _xlsx_lines(pkg: Package) -> list[str]:
     """The first sheet as a reader meets it: page header, cell texts row by row, footer."""
     _main, part = _first_child_part(pkg, "XLSX", "xl", "sheet")
-    root = _xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    root = parse_xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
     shared = _shared_strings(pkg)
     q = f"{{{S_NS}}}"
     header = [e.text or "" for e in root.iter() if e.tag == q + "oddHeader"]
@@ -822,11 +659,11 @@ def _xlsx_lines(pkg: _Package) -> list[str]:
     return [codes.sub("", h) for h in header] + cells + [codes.sub("", f) for f in footer]
 
 
-def _shared_strings(pkg: _Package) -> list[str]:
+def _shared_strings(pkg: Package) -> list[str]:
     part = next((n for n in pkg.names() if n.lower() == "xl/sharedstrings.xml"), None)
     if part is None:
         return []
-    root = _xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
+    root = parse_xml(read_member(pkg, part, "XLSX"), f"XLSX {part}")
     q = f"{{{S_NS}}}"
     return ["".join(t.text or "" for t in si.iter(q + "t")) for si in root.iter(q + "si")]
 
@@ -866,9 +703,7 @@ def refine(data: bytes) -> OoxmlCarrier:
         )
     kind = {"word": DOCX, "xl": XLSX, "ppt": PPTX}.get(folder)
     if kind is None and "META-INF/container.xml" in pkg.names():
-        from .epub import CARRIER as EPUB
-
-        return EPUB  # type: ignore[return-value]
+        return registry()["epub"]  # type: ignore[return-value]  # by name: no import of epub
     if kind is None:
         raise UnsupportedFormat("ZIP is not a DOCX, XLSX or PPTX package (no word/, xl/ or ppt/)")
     return kind

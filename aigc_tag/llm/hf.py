@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from aigc_tag.errors import AigcTagError
+from aigc_tag.errors import MissingLLMExtra
 
 from .kgw import (
     DEFAULT_CONTEXT_WIDTH,
@@ -32,11 +32,6 @@ from .kgw import (
     detect_tokens,
     green_mask,
 )
-
-
-class MissingLLMExtra(AigcTagError, ImportError):
-    """torch/transformers are not installed."""
-
 
 try:
     import torch

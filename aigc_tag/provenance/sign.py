@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
-from ..errors import AigcTagError, UnsupportedFormat
+from ..errors import SigningError, UnsupportedFormat
 from ..label import AIGCLabel
 
 __all__ = [
@@ -62,10 +62,6 @@ _MIME_ALIASES = {
     "audio/x-m4a": "audio/mp4",
     "video/avi": "video/x-msvideo",
 }
-
-
-class SigningError(AigcTagError):
-    """C2PA signing failed (bad credentials, unsupported format, SDK refusal)."""
 
 
 def _c2pa():

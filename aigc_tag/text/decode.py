@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LimitExceeded, UnsupportedFormat
+from ..errors import LimitExceeded, TextDecodeError
 from ..label import AIGCLabel, parse_label
 
 __all__ = [
@@ -43,10 +43,6 @@ _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
 _CJK = re.compile(
     r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2010-\u2027\U00020000-\U0003ffff]"
 )
-
-
-class TextDecodeError(UnsupportedFormat, ValueError):
-    """The bytes are not text in an encoding we can tell (or the new text does not fit it)."""
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from aigc_tag.errors import UnsupportedFormat
+from aigc_tag.errors import NotWatermarkable, UnsupportedFormat
 from aigc_tag.watermark import ecc
 from aigc_tag.watermark.keys import WatermarkKey, resolve_key
 
@@ -95,10 +95,6 @@ SPECTRUM_PAD = 1.5  # zero-padding factor of the template periodogram (finer bin
 SCALE_RANGE = (0.38, 2.2)  # v2: was 0.45-1.8; 0.4x and 2x rescales are common
 ANGLE_RANGE_DEG = 12.0
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-class NotWatermarkable(UnsupportedFormat, ValueError):
-    """The image cannot carry a detectable mark at the requested PSNR (too small or too flat)."""
 
 
 class ImageTooSmall(NotWatermarkable):
