@@ -427,3 +427,14 @@ def draw_caption(
         lines=lay.lines,
     )
     return out, placement
+
+
+def contrast_ratio(a: float, b: float) -> float:
+    """WCAG 2 contrast ratio of two 8-bit luma values (sRGB-linearised), >= 1."""
+
+    def lum(v: float) -> float:
+        c = v / 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

@@ -5,8 +5,8 @@ position, box, glyph height, image size). This module checks that claim against 
 re-renders the same caption on a neutral canvas of the same size, takes the glyph mask, and
 measures how well the image's luma inside the declared box follows that mask (a correlation
 that survives re-compression) and the contrast between glyph and box pixels. Without a
-declaration there is nothing to compare with; reading arbitrary third-party captions needs OCR,
-which aigc-tag does not ship (no model downloads).
+declaration there is nothing to compare with: captions drawn by anyone else are read by OCR
+(:mod:`aigc_tag.visible.ocr`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AigcTagError
-from .caption import CaptionStyle, draw_caption
+from .caption import CaptionStyle, contrast_ratio, draw_caption
 
 #: Correlation between the expected glyph mask and the pixels above which the caption is present.
 MIN_MATCH = 0.6
@@ -95,7 +95,7 @@ def _measure(shown: Image.Image, declared: dict, evidence: CaptionEvidence) -> N
     if glyph.all() or not glyph.any():
         raise ValueError("declared box holds no glyph pixels")
     evidence.match = _correlation(got, glyph.astype(np.float32))
-    evidence.contrast = _contrast(float(got[glyph].mean()), float(got[~glyph].mean()))
+    evidence.contrast = contrast_ratio(float(got[glyph].mean()), float(got[~glyph].mean()))
 
 
 def _luma(image: Image.Image) -> Image.Image:
@@ -110,14 +110,3 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / denom) if denom else 0.0
-
-
-def _contrast(light: float, dark: float) -> float:
-    """WCAG 2 contrast ratio of two 8-bit luma values (sRGB-linearised)."""
-
-    def lum(v: float) -> float:
-        c = v / 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    hi, lo = sorted((lum(light), lum(dark)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)

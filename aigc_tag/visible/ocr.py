@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .caption import contrast_ratio
 from .wording import wording_problem
 
 if TYPE_CHECKING:
@@ -573,17 +574,6 @@ def _glyph_components(tone: np.ndarray, box_h: int) -> tuple[list[list[int]], np
         if inside and area >= 4 and 0.2 * box_h <= h <= box_h and w <= 2 * h:
             comps.append([int(x), int(y), int(w), int(h), int(area), i])
     return comps, labels
-
-
-def contrast_ratio(a: float, b: float) -> float:
-    """WCAG 2 contrast ratio of two 8-bit luma values (sRGB-linearised), >= 1."""
-
-    def lum(v: float) -> float:
-        c = v / 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    hi, lo = sorted((lum(a), lum(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 # --------------------------------------------------------------------------- video
