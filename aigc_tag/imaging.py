@@ -93,7 +93,8 @@ def _pillow_errors(action: str) -> Iterator[None]:
     except UnidentifiedImageError:
         raise UnsupportedFormat("Pillow cannot identify the image") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise CorruptContainer(f"cannot {action}: {exc}") from None
+        # libheif ends its messages with a newline: an error stays one line
+        raise CorruptContainer(f"cannot {action}: {' '.join(str(exc).split())}") from None
 
 
 def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import pikepdf
 import pytest
@@ -74,3 +75,16 @@ def test_an_unexpected_exception_is_one_inconclusive_report(monkeypatch):
     report = verify_module.verify_bytes(b"anything", name="x.png")
     assert report.verdict is Verdict.INCONCLUSIVE
     assert "internal error while verifying: RuntimeError: simulated bug" in report.checks[0].message
+
+
+def test_a_truncated_heic_is_one_line_and_leaves_nothing(thirdparty, tmp_path):
+    src = tmp_path / "cut.heic"
+    src.write_bytes((thirdparty / "unsigned" / "sample1.heic").read_bytes()[:5000])
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "aigc_tag", "tag", str(src), "-o", str(out), "--producer",
+           PRODUCER, "--no-ledger"]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    errors = [line for line in res.stderr.splitlines() if line.strip() and "tagged 0" not in line]
+    assert res.returncode == 2 and len(errors) == 1 and "cut.heic" in errors[0], res.stderr
+    assert not out.exists() or not any(out.iterdir())
+    assert verify(src).verdict is Verdict.INCONCLUSIVE
