@@ -397,6 +397,18 @@ def create_app(
             return None, _error(400, "no_file", f"send one or more files in the field '{field}'")
         return (form, files), None
 
+    async def _one_upload(request: Request):
+        """The operator routes take exactly one file in the field ``file``: (form, bytes, display
+        name), or the error response (the form then already closed)."""
+        got, err = await _uploads(request, "file")
+        if err is not None:
+            return None, err
+        form, files = got
+        if len(files) != 1:
+            await form.close()
+            return None, _error(400, "one_file", "send exactly one file in the field 'file'")
+        return (form, await files[0].read(), _display_name(files[0].filename, 0)), None
+
     async def _save(upload: UploadFile, target: Path) -> None:
         with open(target, "wb") as out:
             while chunk := await upload.read(_CHUNK):
@@ -507,16 +519,11 @@ def create_app(
     async def tag_route(request: Request) -> Response:
         if tagger is None:
             return _error(404, "tag_disabled", "tagging is off; start the server with --tag")
-        got, err = await _uploads(request, "file")
+        got, err = await _one_upload(request)
         if err is not None:
             return err
-        form, files = got
+        form, data, name = got
         try:
-            if len(files) != 1:
-                return _error(400, "one_file", "send exactly one file in the field 'file'")
-            upload = files[0]
-            data = await upload.read()
-            name = _display_name(upload.filename, 0)
             from ..errors import AigcTagError
 
             def _tag() -> bytes:
@@ -543,15 +550,12 @@ def create_app(
         if propagator is None:
             message = "propagation is off; start the server with --propagator CODE"
             return _error(404, "propagate_disabled", message)
-        got, err = await _uploads(request, "file")
+        got, err = await _one_upload(request)
         if err is not None:
             return err
-        form, files = got
+        form, data, name = got
         try:
-            if len(files) != 1:
-                return _error(400, "one_file", "send exactly one file in the field 'file'")
             declared = str(form.get("declared") or "").lower() in ("1", "true", "yes", "on")
-            data, name = await files[0].read(), _display_name(files[0].filename, 0)
 
             def _run() -> tuple[int, dict]:
                 with gate:
