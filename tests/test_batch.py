@@ -235,3 +235,30 @@ def test_local_engine_reads_the_stream_lazily_and_replaces_a_stuck_worker():
         results[item] = result
     assert isinstance(results.pop(2), TaskFailure)
     assert results == {i: i * 10 for i in range(50) if i != 2}
+
+
+def _crash_on_three(x: int) -> int:
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, or a native decoder crashing
+    return x * 10
+
+
+def test_run_parallel_keeps_input_order_and_outlives_a_crashed_worker():
+    from aigc_tag.cli.batch import run_parallel
+
+    out = list(run_parallel(_crash_on_three, list(range(8)), jobs=2, label="x",
+                            failed=lambda item, message: ("lost", item, message)))  # fmt: skip
+    assert out[:3] == [0, 10, 20] and out[4:] == [40, 50, 60, 70]
+    assert out[3][:2] == ("lost", 3) and "worker process died" in out[3][2]
+
+
+def test_verify_batch_times_out_one_file_and_verifies_the_rest(tmp_path):
+    (good,) = make_pngs(tmp_path / "in", 1)
+    slow = tmp_path / "in" / "slow.png"  # 9 MP of noise: seconds of watermark search and OCR
+    Image.effect_noise((3000, 3000), 80).convert("RGB").save(slow, compress_level=1)
+    res = cli("verify", str(slow), str(good), "-j", "1", "--timeout", "1")
+    assert res.returncode == 4, res.stdout + res.stderr  # inconclusive beats not_found
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith(f"{slow}: inconclusive"), res.stdout  # input order kept
+    assert "timed out after 1s; the worker was replaced" in res.stdout
+    assert any(line.startswith(f"{good}: not_found") for line in lines), res.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import glob
 import json
 import os
@@ -16,7 +17,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -35,6 +35,18 @@ def jobs_option(help_text: str = "Worker processes."):
         default=os.cpu_count() or 1,
         show_default="all cores",
         help=help_text,
+    )
+
+
+def timeout_option(default: float = 900):
+    """``--timeout``: seconds one file may take before its worker is killed and replaced."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        default=default,
+        show_default=True,
+        help="Seconds one file may take before its worker is killed (0: no limit).",
     )
 
 
@@ -113,10 +125,22 @@ def _walk(root: Path, excluded: Path | None) -> Iterator[Job]:
 
 
 def run_parallel(
-    func: Callable[[Any], Any], items: list[Any], *, jobs: int, label: str
+    func: Callable[[Any], Any],
+    items: list[Any],
+    *,
+    jobs: int,
+    label: str,
+    failed: Callable[[Any, str], Any],
+    timeout: float | None = None,
 ) -> Iterator[Any]:
-    """``func`` over ``items`` in ``jobs`` worker processes, in input order, with a progress bar
-    on an interactive terminal for batches."""
+    """``func`` over ``items``, yielded in input order, with a progress bar on an interactive
+    terminal for batches.
+
+    The per-file safety net of ``aigc-tag tag`` for every command: each file runs in a worker
+    process (the engines' :class:`~aigc_tag.engines.local.LocalEngine`), so a file that crashes
+    its worker (a native decoder on hostile input) or runs past ``timeout`` seconds costs only
+    that file: the worker is replaced and ``failed(item, message)`` stands in for its result.
+    One file with no timeout runs in this process (nothing to protect, no fork to pay)."""
     show = len(items) > 1 and sys.stderr.isatty()
     with (
         click.progressbar(
@@ -125,17 +149,28 @@ def run_parallel(
         if show
         else _NoBar() as bar
     ):
-        if jobs <= 1 or len(items) <= 1:
-            for item in items:
-                yield func(item)
-                bar.update(1)
+        if len(items) == 1 and not timeout:
+            yield func(items[0])
             return
-        # Small chunks keep the bar moving and the load even; large batches amortise the IPC.
-        chunksize = max(1, min(16, len(items) // (jobs * 8)))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for outcome in pool.map(func, items, chunksize=chunksize):
-                yield outcome
-                bar.update(1)
+        from ..engines import TaskFailure
+        from ..engines.local import LocalEngine
+
+        engine = LocalEngine(jobs=min(jobs, len(items)), timeout=timeout)
+        done: dict[int, Any] = {}  # finished out of order, waiting for an earlier file
+        upcoming = 0
+        indexed = functools.partial(_call_indexed, func)
+        for (i, item), outcome in engine.map_unordered(indexed, enumerate(items)):
+            if isinstance(outcome, TaskFailure):
+                outcome = (i, failed(item, outcome.message))
+            done[i] = outcome[1]
+            bar.update(1)
+            while upcoming in done:
+                yield done.pop(upcoming)
+                upcoming += 1
+
+
+def _call_indexed(func: Callable[[Any], Any], pair: tuple[int, Any]) -> tuple[int, Any]:
+    return pair[0], func(pair[1])
 
 
 class _NoBar:
@@ -191,14 +226,7 @@ def batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Write a JSON Lines run report: one object per file, then a summary.",
         ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0),
-            metavar="SECONDS",
-            default=900,
-            show_default=True,
-            help="Seconds one file may take before its worker is killed (0: no limit).",
-        ),
+        timeout_option(),
         click.option(
             "--engine",
             type=click.Choice(["local", "ray"]),

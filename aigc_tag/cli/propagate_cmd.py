@@ -22,6 +22,7 @@ from .batch import (
     name_file,
     run_parallel,
     supported_in_walk,
+    timeout_option,
 )
 from .keys_cmd import c2pa_options, signer_settings, with_signer
 
@@ -51,6 +52,12 @@ def _propagate_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) ->
     except Exception as exc:  # a bug must not stop the batch; report it with its type
         message = f"{job.src}: internal error: {type(exc).__name__}: {exc}"
         return {"status": "failed", "src": str(job.src), "message": message}
+
+
+def _worker_lost(args: tuple[Any, ...], message: str) -> dict[str, Any]:
+    """The outcome of a file whose worker crashed or timed out (``run_parallel``)."""
+    job = args[0]
+    return {"status": "failed", "src": str(job.src), "message": f"{job.src}: {message}"}
 
 
 @click.command()
@@ -122,6 +129,7 @@ def _propagate_one(args: tuple[Job, Path | None, dict[str, Any], str | None]) ->
 )
 @c2pa_options("Keep an input C2PA manifest valid: append a signed update manifest.")
 @jobs_option()
+@timeout_option(300)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def propagate(
     paths: tuple[Path, ...],
@@ -143,6 +151,7 @@ def propagate(
     c2pa_key: str | None,
     c2pa_tsa: str | None,
     jobs: int,
+    timeout: float,
     as_json: bool,
 ) -> None:
     """Re-label received files as a distribution platform (Measures Art. 6, GB 45438 §6.3).
@@ -181,13 +190,14 @@ def propagate(
     if auto:
         declared_set = _declared_paths(declared_list) if declared_list is not None else set()
         _run_auto(found, outdir, settings, propagate_id, declared, declared_set, min_strength,
-                  report_path, jobs, as_json)  # fmt: skip
+                  report_path, jobs, timeout, as_json)  # fmt: skip
         return
     run_report = RunReport(report_path)
     started = time.monotonic()
     counts = {"propagated": 0, "skipped": 0, "failed": 0}
     work = [(job, outdir, settings, propagate_id) for job in found]
-    for outcome in run_parallel(_propagate_one, work, jobs=jobs, label="propagating"):
+    for outcome in run_parallel(_propagate_one, work, jobs=jobs, label="propagating",
+                                failed=_worker_lost, timeout=timeout):  # fmt: skip
         counts[outcome["status"]] += 1
         _report(outcome, as_json)
         run_report.write(outcome)
@@ -275,6 +285,7 @@ def _run_auto(
     min_strength: str,
     report_path: Path | None,
     jobs: int,
+    timeout: float,
     as_json: bool,
 ) -> None:
     """The --auto batch: one outcome per file to stdout and the run report; exit 2 on failures."""
@@ -291,7 +302,8 @@ def _run_auto(
     started = time.monotonic()
     counts = {"propagated": 0, "left": 0, "skipped": 0, "failed": 0}
     cases: dict[str, int] = {}
-    for outcome in run_parallel(_auto_one, work, jobs=jobs, label="propagating"):
+    for outcome in run_parallel(_auto_one, work, jobs=jobs, label="propagating",
+                                failed=_worker_lost, timeout=timeout):  # fmt: skip
         counts[outcome["status"]] += 1
         if outcome.get("case"):
             cases[outcome["case"]] = cases.get(outcome["case"], 0) + 1

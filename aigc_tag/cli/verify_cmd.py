@@ -17,6 +17,7 @@ from .batch import (
     jobs_option,
     run_parallel,
     supported_in_walk,
+    timeout_option,
     watermark_key_option,
 )
 from .limits import max_megapixels_option
@@ -65,6 +66,14 @@ def _verify_one(
 
         report.thumbnail = thumbnail(job.src, report.media_type)
     return report
+
+
+def _worker_lost(args: tuple[Job, ...], message: str) -> Report:
+    """The report of a file whose worker crashed or ran past --timeout: inconclusive (exit 4),
+    naming what happened, so the rest of the batch is still verified."""
+    from ..verify import failed_report
+
+    return failed_report(str(args[0].src), f"{args[0].src}: {message}")
 
 
 def config_path() -> Path:
@@ -163,6 +172,7 @@ def config_trust_anchors() -> tuple[str | None, str | None]:
 @watermark_key_option()
 @click.option("-v", "--verbose", is_flag=True, help="Show every check, not only problems.")
 @jobs_option()
+@timeout_option(300)
 @max_megapixels_option
 def verify(
     paths: tuple[Path, ...],
@@ -181,6 +191,7 @@ def verify(
     tokenizer: str | None,
     verbose: bool,
     jobs: int,
+    timeout: float,
 ) -> None:
     """Check the AIGC labels of files and print a verdict per file.
 
@@ -205,7 +216,8 @@ def verify(
     ]
     reports: list[Report] = []
     skipped = 0
-    for report in run_parallel(_verify_one, work, jobs=jobs, label="verifying"):
+    for report in run_parallel(_verify_one, work, jobs=jobs, label="verifying",
+                               failed=_worker_lost, timeout=timeout):  # fmt: skip
         if report is None:
             skipped += 1
             continue

@@ -34,7 +34,7 @@ class Engine(Protocol):
 def make_engine(
     name: str, *, jobs: int, timeout: float | None, ray_address: str | None = None
 ) -> Engine:
-    """``local`` (process pool, in-process for ``jobs == 1`` without timeout) or ``ray``."""
+    """``local`` (worker processes with timeouts and replacement) or ``ray``."""
     if name == "ray":
         from .ray_engine import RayEngine
 

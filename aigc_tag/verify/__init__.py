@@ -40,6 +40,7 @@ __all__ = [
     "Report",
     "Verdict",
     "exit_code_for",
+    "failed_report",
     "verify",
     "verify_bytes",
 ]
@@ -232,6 +233,12 @@ NO_METADATA_CONTAINER = frozenset({"txt"})
 def _explicit_present(checks: list[CheckResult]) -> bool:
     """X-T1 found the explicit label (at the start or end, or only in the middle: a warning)."""
     return any(c.id == "X-T1" and c.outcome in (Outcome.PASS, Outcome.WARN) for c in checks)
+
+
+def failed_report(path: str, message: str) -> Report:
+    """An ``inconclusive`` report for a file that could not be checked at all (its worker
+    crashed or ran out of time), naming why in its one check."""
+    return _fail_report(Report(path=path), message)
 
 
 def _fail_report(report: Report, message: str) -> Report:
