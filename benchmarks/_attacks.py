@@ -8,7 +8,6 @@ antialiasing filter for downscales), JPEG/WebP use Pillow's encoders at their de
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,15 @@ from functools import partial
 import cv2
 import numpy as np
 from PIL import Image, ImageEnhance
+
+# The transforms ``aigc-tag survive`` runs too: one copy, in the package.
+from aigc_tag.survive.pipelines import (
+    crop_area,
+    encode_roundtrip,
+    fit_long_side,
+    rescale_by,
+    rotate,
+)
 
 Array = np.ndarray
 AttackFn = Callable[[Array, np.random.Generator], Array]
@@ -37,26 +45,12 @@ def _arr(img: Image.Image) -> Array:
     return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-def encode_roundtrip(rgb: Array, fmt: str, **params) -> Array:
-    """Save to an in-memory file of ``fmt`` (JPEG, WEBP, PNG) and decode it again."""
-    buf = io.BytesIO()
-    _pil(rgb).save(buf, format=fmt, **params)
-    buf.seek(0)
-    return _arr(Image.open(buf))
-
-
 def _jpeg(rgb: Array, rng: np.random.Generator, quality: int) -> Array:
     return encode_roundtrip(rgb, "JPEG", quality=quality)
 
 
 def _webp(rgb: Array, rng: np.random.Generator, quality: int) -> Array:
     return encode_roundtrip(rgb, "WEBP", quality=quality)
-
-
-def rescale_by(rgb: Array, factor: float, resample=Image.Resampling.BICUBIC) -> Array:
-    h, w = rgb.shape[:2]
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return _arr(_pil(rgb).resize(size, resample))
 
 
 def _rescale(rgb: Array, rng: np.random.Generator, factor: float) -> Array:
@@ -67,24 +61,13 @@ def rescale_random(rgb: Array, rng: np.random.Generator) -> Array:
     return rescale_by(rgb, float(rng.uniform(0.6, 1.5)))
 
 
-def crop_area(rgb: Array, area: float, where: str) -> Array:
-    """Keep ``area`` of the pixels (same aspect), at the centre or at the top-left corner."""
-    h, w = rgb.shape[:2]
-    side = math.sqrt(area)
-    ch, cw = max(1, round(h * side)), max(1, round(w * side))
-    y0, x0 = ((h - ch) // 2, (w - cw) // 2) if where == "centre" else (0, 0)
-    return rgb[y0 : y0 + ch, x0 : x0 + cw].copy()
-
-
 def _crop(rgb: Array, rng: np.random.Generator, area: float, where: str) -> Array:
     return crop_area(rgb, area, where)
 
 
 def _rotate(rgb: Array, rng: np.random.Generator, degrees: float) -> Array:
     """Rotate about the centre, same canvas size, corners filled with black (as torchvision)."""
-    h, w = rgb.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    return rotate(rgb, degrees)
 
 
 def _brightness(rgb: Array, rng: np.random.Generator, factor: float) -> Array:
@@ -166,10 +149,7 @@ def _avif(rgb: Array, rng: np.random.Generator, quality: int) -> Array:
 def resize_long_side(rgb: Array, long_side: int) -> Array:
     """A platform's downscale to a long side (Lanczos; smaller images are kept as they are,
     platforms do not upscale), then its JPEG q85 re-encode."""
-    h, w = rgb.shape[:2]
-    factor = long_side / max(h, w)
-    out = rescale_by(rgb, factor, Image.Resampling.LANCZOS) if factor < 1 else rgb
-    return encode_roundtrip(out, "JPEG", quality=85)
+    return encode_roundtrip(fit_long_side(rgb, long_side), "JPEG", quality=85)
 
 
 def _resize_long(rgb: Array, rng: np.random.Generator, long_side: int) -> Array:

@@ -18,6 +18,7 @@ _COMMANDS = {
     "propagate": "propagate_cmd",
     "serve": "serve_cmd",
     "doctor": "doctor_cmd",
+    "survive": "survive_cmd",
 }
 
 

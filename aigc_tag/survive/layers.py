@@ -64,7 +64,7 @@ def _c2pa(c2pa: dict | None) -> dict:
     return {
         "present": bool(c2pa.get("present")),
         "intact": bool(c2pa.get("intact")),
-        "state": c2pa.get("state"),
+        "manifest_state": c2pa.get("state"),
         "stripped": bool(c2pa.get("stripped")),
     }
 
